@@ -1,0 +1,74 @@
+"""A checkpoint is one dict: weights, optimizers, step, RNG states and the config that built it.
+
+Written atomically (temp file, fsync, rename) so a killed process never leaves a torn file,
+and read by exactly one function, `load_checkpoint`.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .config import ARCHITECTURE_FIELDS, TrainConfig
+from .errors import CheckpointError
+from .networks import Discriminator, Generator, build_networks
+
+CHECKPOINT_VERSION = 1
+
+
+def save_checkpoint(checkpoint: dict, path: Path) -> None:
+    """Write `checkpoint` to `path` so that `path` is always either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({**checkpoint, "version": CHECKPOINT_VERSION}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Read a checkpoint written by save_checkpoint; the only place checkpoints are loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises several unrelated types for corrupt files
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+    missing = {"generator", "discriminator", "config", "step"} - set(checkpoint)
+    if missing or checkpoint.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} is not a checkpoint of this project "
+                              f"(missing {sorted(missing)}, version {checkpoint.get('version')})")
+    return checkpoint
+
+
+def check_compatible(checkpoint: dict, config: TrainConfig, path: Path) -> None:
+    """Refuse to resume into networks of another shape, naming the fields that differ."""
+    saved = checkpoint["config"]
+    differ = [f"{k}: checkpoint {saved.get(k)!r}, now {getattr(config, k)!r}"
+              for k in ARCHITECTURE_FIELDS if saved.get(k) != getattr(config, k)]
+    if differ:
+        raise CheckpointError(f"{path} was trained with another architecture ({'; '.join(differ)})")
+
+
+def networks_from_checkpoint(checkpoint: dict) -> tuple[Generator, Discriminator, TrainConfig]:
+    """Rebuild both networks from the config stored in the checkpoint, in eval mode."""
+    config = TrainConfig.from_json(checkpoint["config"])
+    generator, discriminator = build_networks(config.latent_dim, config.width,
+                                              len(checkpoint["class_names"]))
+    try:
+        generator.load_state_dict(checkpoint["generator"])
+        discriminator.load_state_dict(checkpoint["discriminator"])
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e
+    return generator.eval(), discriminator.eval(), config

@@ -1,0 +1,84 @@
+"""The one configuration dataclass; every field is a `python -m train` flag (argparse-dataclass).
+
+No `from __future__ import annotations` here: argparse-dataclass needs real types.
+"""
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+
+def _help(text: str, **more) -> dict:
+    return {"help": text, **more}
+
+
+@dataclass
+class TrainConfig:
+    # Where things go
+    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata=_help(
+        "run directory: config.json, metrics.jsonl, checkpoints/, samples/, figures"))
+    data_dir: Optional[Path] = field(default=None, metadata=_help(
+        "folder with the four FashionMNIST IDX .gz files (default: /usr/share/datasets/"
+        "fashion-mnist if present, else torchvision's download into ~/.cache/fmnist-gan)"))
+    resume: bool = field(default=False, metadata=_help(
+        "continue from RUN_DIR/checkpoints/latest.pt (model, optimizers, step, RNG, metrics)"))
+    # How long
+    epochs: int = field(default=20, metadata=_help("passes over the 60k training images"))
+    max_steps: Optional[int] = field(default=None, metadata=_help(
+        "stop after this many optimisation steps in total (for smoke runs)"))
+    batch_size: int = field(default=128, metadata=_help("images per step (real and generated each)"))
+    # Model
+    latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
+    width: int = field(default=32, metadata=_help("base channel count of both networks"))
+    # Optimisation (DCGAN's Adam settings)
+    lr_g: float = field(default=2e-4, metadata=_help("generator learning rate"))
+    lr_d: float = field(default=2e-4, metadata=_help("discriminator learning rate"))
+    beta1: float = field(default=0.5, metadata=_help("Adam beta1 for both networks"))
+    beta2: float = field(default=0.999, metadata=_help("Adam beta2 for both networks"))
+    class_weight: float = field(default=1.0, metadata=_help(
+        "weight of the auxiliary classification loss (AC-GAN) in both losses"))
+    # Running
+    device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata=_help(
+        "where to train; auto picks CUDA when present"))
+    seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
+    log_every: int = field(default=1, metadata=_help("write a metrics.jsonl row every N steps"))
+    progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))
+
+    def to_json(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, values: dict) -> "TrainConfig":
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for name, value in values.items():
+            if name in known:
+                is_path = "Path" in str(known[name].type)
+                kwargs[name] = Path(value) if is_path and value is not None else value
+        return cls(**kwargs)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+
+# Fields that decide the networks' shapes: a checkpoint can only be loaded into the same values.
+ARCHITECTURE_FIELDS = ("latent_dim", "width")
+
+
+def resume_config(given: TrainConfig) -> TrainConfig:
+    """With --resume, start from the run's saved config and apply only the flags given now.
+
+    A flag counts as given when it differs from its default, so `--resume --epochs 40`
+    extends a run while `--resume` alone continues it with the settings it was started with.
+    """
+    saved_path = Path(given.run_dir) / "config.json"
+    if not given.resume or not saved_path.is_file():
+        return given
+    merged = TrainConfig.from_json(json.loads(saved_path.read_text()))
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if getattr(given, f.name) != getattr(defaults, f.name):
+            setattr(merged, f.name, getattr(given, f.name))
+    merged.run_dir, merged.resume = given.run_dir, True
+    return merged

@@ -1,0 +1,17 @@
+"""The training workspace's own exceptions; only the `__main__` modules turn them into messages."""
+
+
+class TrainError(Exception):
+    """Base class for every error the workspace raises on purpose."""
+
+
+class DataError(TrainError):
+    """The dataset is missing, unreadable or malformed."""
+
+
+class CheckpointError(TrainError):
+    """A checkpoint is missing, corrupt or was written by a different model."""
+
+
+class DivergenceError(TrainError):
+    """A loss became NaN or infinite."""

@@ -1,0 +1,87 @@
+"""Figures of a run: loss curves, labelled per-class sample grids, generated-vs-real pairs."""
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on training machines
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def tile(images: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:
+    """uint8 [rows*cols, H, W] -> one uint8 image with the tiles in row-major order."""
+    n, h, w = images.shape
+    cols = -(-n // rows)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), 64, dtype=np.uint8)
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[pad + r * (h + pad): pad + r * (h + pad) + h,
+               pad + c * (w + pad): pad + c * (w + pad) + w] = image
+    return canvas
+
+
+def _save_labelled_grid(canvas: np.ndarray, row_labels: Sequence[str], path: Path,
+                        title: str, col_labels: Sequence[str] = ()) -> None:
+    rows = len(row_labels)
+    row_height = canvas.shape[0] / rows
+    fig, ax = plt.subplots(figsize=(2.2 + canvas.shape[1] / 40, 0.6 + canvas.shape[0] / 40))
+    ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_yticks([row_height * (r + 0.5) for r in range(rows)], labels=row_labels)
+    if col_labels:
+        col_width = canvas.shape[1] / len(col_labels)
+        ax.set_xticks([col_width * (c + 0.5) for c in range(len(col_labels))], labels=col_labels)
+        ax.xaxis.tick_top()
+    else:
+        ax.set_xticks([])
+    ax.tick_params(length=0)
+    ax.set_title(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save_class_grid(images: np.ndarray, class_names: Sequence[str], path: Path, title: str) -> None:
+    """uint8 [classes*k, 28, 28], class-major (row r = class r) -> a labelled PNG."""
+    _save_labelled_grid(tile(images, len(class_names)), class_names, path, title)
+
+
+def save_pairs(generated: np.ndarray, real: np.ndarray, class_names: Sequence[str], path: Path) -> None:
+    """One row per class: a generated image beside a real one of that class."""
+    pairs = np.stack([generated, real], axis=1).reshape(-1, *generated.shape[1:])
+    _save_labelled_grid(tile(pairs, len(class_names)), class_names, path,
+                        "generated vs real", col_labels=("generated", "real"))
+
+
+def smooth(values: np.ndarray, weight: float = 0.98) -> np.ndarray:
+    """Bias-corrected exponential moving average, as TensorBoard's smoothing slider."""
+    out, last = np.empty(len(values)), 0.0
+    for i, v in enumerate(values):
+        last = weight * last + (1 - weight) * v
+        out[i] = last / (1 - weight ** (i + 1))
+    return out
+
+
+def save_loss_curves(rows: Sequence[dict], path: Path) -> None:
+    """G and D losses over steps (raw, faint; smoothed, solid) and D(x), D(G(z)) below."""
+    steps = np.array([r["step"] for r in rows])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for key, colour in (("loss_d", "tab:blue"), ("loss_g", "tab:orange")):
+        values = np.array([r[key] for r in rows])
+        top.plot(steps, values, color=colour, alpha=0.25, linewidth=0.6)
+        top.plot(steps, smooth(values), color=colour, label=f"{key} (smoothed)")
+    top.set_ylabel("loss")
+    top.legend()
+    for key, colour in (("d_real", "tab:green"), ("d_fake", "tab:red")):
+        values = np.array([r[key] for r in rows])
+        bottom.plot(steps, values, color=colour, alpha=0.25, linewidth=0.6)
+        bottom.plot(steps, smooth(values), color=colour, label=key.replace("d_real", "D(x)")
+                    .replace("d_fake", "D(G(z))"))
+    bottom.set_ylim(0, 1)
+    bottom.set_xlabel("step")
+    bottom.set_ylabel("mean sigmoid output")
+    bottom.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
