@@ -1,0 +1,20 @@
+"""Tell real FashionMNIST-format images from GAN-generated ones with an ONNX discriminator.
+
+Runs on onnxruntime's CPU provider and needs only onnxruntime, numpy and Pillow (no PyTorch)::
+
+    from detector import load_detector
+    det = load_detector()                    # models/discriminator.onnx
+    det.detect("img.png")                    # Prediction(label='real', confidence=0.93, ...)
+    for p in det.detect_many(paths): ...     # batched; bad images come back as ImageError
+
+Command line: ``python -m detector --help``.
+"""
+
+from .api import Detector, detect, load_detector
+from .errors import DetectorError, ImageError, ModelError
+from .metadata import ModelInfo
+from .model import resolve_model_path
+from .scoring import Prediction
+
+__all__ = ["Detector", "DetectorError", "ImageError", "ModelError", "ModelInfo", "Prediction",
+           "detect", "load_detector", "resolve_model_path"]

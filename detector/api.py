@@ -1,0 +1,97 @@
+"""The Detector: a model plus batching of decoded images through it."""
+
+import os
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .errors import DetectorError, ImageError
+from .images import load_pixels, to_batch
+from .metadata import ModelInfo
+from .model import Model, open_model
+from .scoring import Prediction, predictions
+
+DEFAULT_BATCH_SIZE = 512
+
+
+class Detector:
+    """Tells real FashionMNIST-style images from generated ones with one ONNX model."""
+
+    def __init__(self, model: Model, *, batch_size: int = DEFAULT_BATCH_SIZE):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.model = model
+        self.batch_size = batch_size
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.model.info
+
+    def detect(self, image, *, resize: bool = False) -> Prediction:
+        """Score one image (path, encoded bytes, PIL image or uint8 [H, W] array).
+
+        Raises ImageError when the image cannot be used, ModelError when the model fails.
+        """
+        (result,) = self._score([load_pixels(image, self.info.image_size, resize=resize)])
+        if isinstance(result, DetectorError):
+            raise result
+        return result
+
+    def detect_arrays(self, pixels: np.ndarray) -> list:
+        """Score a uint8 [N, H, W] array of already decoded images, in batches.
+
+        Returns one Prediction (or ModelError for a NaN output) per image; raises ImageError
+        for an array of another type or shape.
+        """
+        pixels = np.asarray(pixels)
+        if pixels.dtype != np.uint8 or pixels.shape[1:] != self.info.image_size:
+            raise ImageError(f"expected uint8 [N, {self.info.image_size[0]}, "
+                             f"{self.info.image_size[1]}], got {pixels.dtype} {list(pixels.shape)}")
+        out = []
+        for start in range(0, len(pixels), self.batch_size):
+            out.extend(self._score(list(pixels[start:start + self.batch_size])))
+        return out
+
+    def detect_many(self, images: Iterable, *, resize: bool = False) -> Iterator:
+        """Score many images lazily, in input order, ``batch_size`` per model run.
+
+        Yields a Prediction, or the DetectorError that image raised, for each input, so one bad
+        file does not stop the others. A failing model still raises ModelError.
+        """
+        pending = []
+        for image in images:
+            try:
+                pending.append(load_pixels(image, self.info.image_size, resize=resize))
+            except DetectorError as exc:
+                pending.append(exc)
+            if len(pending) >= self.batch_size:
+                yield from self._score(pending)
+                pending = []
+        if pending:
+            yield from self._score(pending)
+
+    def _score(self, pending: list) -> list:
+        """Run the decoded arrays among ``pending`` through the model; keep errors in place."""
+        decoded = [p for p in pending if isinstance(p, np.ndarray)]
+        if not decoded:
+            return pending
+        info = self.info
+        logits = self.model.logits(to_batch(decoded, info.scale, info.offset))
+        scored = iter(predictions(logits, info.positive_label, info.negative_label))
+        return [next(scored) if isinstance(p, np.ndarray) else p for p in pending]
+
+
+def load_detector(model: "str | os.PathLike | None" = None, *,
+                  batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0) -> Detector:
+    """Open ``model`` (None: models/discriminator.onnx; a name in models/; or a path).
+
+    ``threads`` is onnxruntime's intra-op thread count (0: its default, one per core).
+    Raises ModelError when it is missing, unreadable or breaks the model contract.
+    """
+    return Detector(open_model(model, threads=threads), batch_size=batch_size)
+
+
+def detect(image, model: "str | os.PathLike | None" = None, *,
+           resize: bool = False) -> Prediction:
+    """Score one image with a freshly loaded model (use load_detector for many calls)."""
+    return load_detector(model).detect(image, resize=resize)

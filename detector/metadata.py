@@ -1,0 +1,88 @@
+"""Parse and validate the metadata an exported model carries.
+
+The contract (written by ``export/``) stores every value as a string, JSON where structured.
+Keeping the parsing here, apart from onnxruntime, lets it be tested on plain dictionaries.
+"""
+
+import json
+from typing import Mapping, NamedTuple
+
+from .errors import ModelError
+
+SCHEMA = "fmnist-detector/1"
+REQUIRED_KEYS = ("schema", "kind", "image_size", "normalization", "output", "positive_label",
+                 "labels")
+
+
+class ModelInfo(NamedTuple):
+    """What the runtime needs to know about a model, taken from its metadata."""
+
+    kind: str
+    image_size: tuple[int, int]  # (height, width)
+    scale: float  # input = uint8 pixel * scale + offset
+    offset: float
+    output: str  # name of the float32 [N] logit output
+    positive_label: str  # the label the logit speaks for ("real")
+    negative_label: str  # the other label ("generated")
+    labels: tuple[str, ...]
+    class_names: tuple[str, ...]  # informational; empty when absent
+    extra: dict  # every other key (run, step, export_date, project_version, ...)
+
+
+def parse_metadata(meta: Mapping[str, str], source: str) -> ModelInfo:
+    """Validate ``meta`` (a custom_metadata_map) and return the parsed ModelInfo.
+
+    ``source`` names the model file in every error message.
+    """
+    missing = [key for key in REQUIRED_KEYS if key not in meta]
+    if missing:
+        raise ModelError(f"{source}: metadata lacks {', '.join(missing)} "
+                         f"(is it an exported {SCHEMA} model?)")
+    if meta["schema"] != SCHEMA:
+        raise ModelError(f"{source}: metadata schema is {meta['schema']!r}, "
+                         f"this detector reads {SCHEMA!r}")
+    height, width = _image_size(_json(meta, "image_size", source), source)
+    scale, offset = _normalization(_json(meta, "normalization", source), source)
+    labels = _strings(_json(meta, "labels", source), "labels", source)
+    positive = meta["positive_label"]
+    if len(labels) != 2 or positive not in labels or labels[0] == labels[1]:
+        raise ModelError(f"{source}: metadata labels {list(labels)} must be two distinct labels "
+                         f"including positive_label {positive!r}")
+    negative = labels[1] if labels[0] == positive else labels[0]
+    class_names = ()
+    if "class_names" in meta:
+        class_names = _strings(_json(meta, "class_names", source), "class_names", source)
+    extra = {k: v for k, v in meta.items() if k not in REQUIRED_KEYS and k != "class_names"}
+    return ModelInfo(meta["kind"], (height, width), scale, offset, meta["output"], positive,
+                     negative, labels, class_names, extra)
+
+
+def _json(meta: Mapping[str, str], key: str, source: str):
+    try:
+        return json.loads(meta[key])
+    except ValueError as exc:
+        raise ModelError(f"{source}: metadata {key} is not valid JSON ({exc}): "
+                         f"{meta[key]!r}") from None
+
+
+def _image_size(value, source: str) -> tuple[int, int]:
+    # bool is an int subclass; [true, true] is not a size.
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+        return value[0], value[1]
+    raise ModelError(f"{source}: metadata image_size must be [height, width], got {value!r}")
+
+
+def _normalization(value, source: str) -> tuple[float, float]:
+    if isinstance(value, dict):
+        scale, offset = value.get("scale"), value.get("offset")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (scale, offset)):
+            return float(scale), float(offset)
+    raise ModelError(f"{source}: metadata normalization must be "
+                     f'{{"scale": number, "offset": number}}, got {value!r}')
+
+
+def _strings(value, key: str, source: str) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ModelError(f"{source}: metadata {key} must be a JSON list of strings, got {value!r}")

@@ -1,0 +1,85 @@
+"""Model lookup, loading and contract checks: every failure is a ModelError naming the file."""
+
+import re
+
+import pytest
+
+from detector import ModelError, load_detector, resolve_model_path
+from detector import model as model_module
+from detector.metadata import parse_metadata
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelError, match=f"not found: {re.escape(str(tmp_path / 'nope.onnx'))}"):
+        load_detector(tmp_path / "nope.onnx")
+
+
+def test_missing_name_lists_what_exists(tmp_path, monkeypatch, helpers):
+    monkeypatch.setattr(model_module, "MODELS_DIR", tmp_path)
+    helpers.write_model(tmp_path / "discriminator.onnx")
+    with pytest.raises(ModelError, match=r"model 'detector' not found.*available: discriminator"):
+        resolve_model_path("detector")
+
+
+def test_names_resolve_in_models_dir(tmp_path, monkeypatch, helpers):
+    monkeypatch.setattr(model_module, "MODELS_DIR", tmp_path)
+    helpers.write_model(tmp_path / "discriminator.onnx")
+    helpers.write_model(tmp_path / "detector.onnx")
+    assert resolve_model_path() == tmp_path / "discriminator.onnx"
+    assert resolve_model_path("detector") == tmp_path / "detector.onnx"
+    assert load_detector("detector").model.path == tmp_path / "detector.onnx"
+
+
+def test_default_is_repo_models_folder():
+    assert model_module.MODELS_DIR == model_module.Path(model_module.__file__).parent.parent / \
+        "models"
+    assert model_module.DEFAULT_MODEL == "discriminator"
+
+
+@pytest.mark.parametrize("content", [b"", b"not an onnx model", b"\x08\x07" * 100])
+def test_not_onnx(tmp_path, content):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match=f"{re.escape(str(path))}: not a loadable ONNX model"):
+        load_detector(path)
+
+
+def test_directory_is_not_a_model(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_detector(tmp_path)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"drop": ["schema", "kind", "image_size", "normalization", "output", "positive_label",
+               "labels"]},
+     "metadata lacks schema, kind, image_size, normalization, output, positive_label, labels"),
+    ({"drop": ["normalization"]}, "metadata lacks normalization"),
+    ({"metadata": {"schema": "fmnist-detector/2"}}, "schema is 'fmnist-detector/2'"),
+    ({"metadata": {"image_size": "[28, 28"}}, "image_size is not valid JSON"),
+    ({"metadata": {"image_size": "[28]"}}, "image_size must be"),
+    ({"metadata": {"normalization": '{"scale": "x", "offset": 0}'}}, "normalization must be"),
+    ({"metadata": {"labels": '["real", "fake"]', "positive_label": "real"},
+      "drop": []}, None),  # another negative label is fine
+    ({"metadata": {"labels": '["a", "b"]'}}, "including positive_label 'real'"),
+    ({"metadata": {"class_names": "{}"}}, "class_names must be a JSON list"),
+    ({"input_name": "x"}, "expected one input named 'image', found \\['x'\\]"),
+    ({"size": (32, 32)}, "input 'image' is tensor\\(float\\)"),
+    ({"output": "logit"}, "metadata names output 'real_logit', the model has \\['logit'\\]"),
+    ({"output_rank": 2}, "output 'real_logit' is tensor\\(float\\)"),
+])
+def test_contract_violations(tmp_path, helpers, kwargs, message):
+    path = helpers.write_model(tmp_path / "m.onnx", **kwargs)
+    if message is None:
+        assert load_detector(path).info.negative_label == "fake"
+        return
+    with pytest.raises(ModelError, match=f"^{re.escape(str(path))}: .*{message}"):
+        load_detector(path)
+
+
+def test_other_kinds_and_extra_keys_are_accepted():
+    meta = {"schema": "fmnist-detector/1", "kind": "detector", "image_size": "[28, 28]",
+            "normalization": '{"scale": 1, "offset": 0}', "output": "o",
+            "positive_label": "real", "labels": '["generated", "real"]', "new_key": "v"}
+    info = parse_metadata(meta, "m.onnx")
+    assert info.kind == "detector" and info.negative_label == "generated"
+    assert info.class_names == () and info.extra == {"new_key": "v"}
