@@ -27,8 +27,8 @@ class ConditionalBatchNorm(nn.Module):
         nn.init.zeros_(self.shift.weight)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        shape = (len(labels), -1) + (1,) * (x.dim() - 2)
-        return self.norm(x) * self.scale(labels).view(shape) + self.shift(labels).view(shape)
+        per_channel = (..., *([None] * (x.dim() - 2)))  # [N, C] -> [N, C, 1, 1]
+        return self.norm(x) * self.scale(labels)[per_channel] + self.shift(labels)[per_channel]
 
 
 class Generator(nn.Module):

@@ -1,0 +1,1 @@
+"""Turn a training checkpoint into ONNX models (+ metadata) that the torch-free detector runs."""

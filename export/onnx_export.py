@@ -1,0 +1,139 @@
+"""Export the discriminator's label-free head and the generator to ONNX, and check them.
+
+Each model is written to a temporary file, checked (onnx.checker, then parity with PyTorch
+through onnxruntime) and only then renamed over the old one, so a failing export never
+replaces a good model.
+"""
+import datetime
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+import train
+from train.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.data import load_fashion_mnist, to_model_range
+from train.networks import Generator, RealLogit
+
+from .config import OPSET, ExportConfig
+from .errors import ExportError
+
+SCHEMA = "fmnist-detector/1"
+# uint8 pixel p -> model input p * scale + offset, the inverse of what the generator outputs.
+NORMALIZATION = {"scale": 1 / 127.5, "offset": -1.0}
+
+
+def base_metadata(checkpoint: dict, source: Path) -> dict:
+    """What both models carry: where they came from and how their pixels are scaled."""
+    config = checkpoint["config"]
+    return {"schema": SCHEMA, "class_names": json.dumps(checkpoint["class_names"]),
+            "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
+            "run": str(config.get("run_dir", source.parent.parent)), "checkpoint": source.name,
+            "step": str(checkpoint["step"]), "project_version": train.__version__,
+            "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def discriminator_metadata(base: dict) -> dict:
+    return {**base, "kind": "discriminator", "output": "real_logit", "positive_label": "real",
+            "labels": json.dumps(["real", "generated"])}
+
+
+def generator_metadata(base: dict, latent_dim: int) -> dict:
+    return {**base, "kind": "generator", "output": "image", "latent_dim": str(latent_dim),
+            "inputs": json.dumps({"noise": "float32 [N, latent_dim] ~ N(0, 1)",
+                                  "labels": "int64 [N] class index"})}
+
+
+class GeneratorGraph(nn.Module):
+    """The generator with named inputs, so the ONNX graph reads `noise`, `labels` -> `image`."""
+
+    def __init__(self, generator: Generator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.generator(noise, labels)
+
+
+def to_onnx(module: nn.Module, example: tuple, input_names: list, output: str, path: Path,
+            metadata: dict) -> None:
+    """Export with a dynamic batch dimension, then embed metadata and run onnx.checker."""
+    batch = torch.export.Dim("batch", min=1)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the dynamo exporter warns about things that are fine here
+        torch.onnx.export(module.eval(), example, str(path), dynamo=True, opset_version=OPSET,
+                          input_names=input_names, output_names=[output], external_data=False,
+                          dynamic_shapes={name: {0: batch} for name in input_names}, verbose=False)
+    model = onnx.load(str(path))
+    onnx.helper.set_model_props(model, metadata)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as e:
+        raise ExportError(f"onnx.checker rejected {path.name}: {e}") from e
+    onnx.save(model, str(path))
+
+
+def max_difference(path: Path, module: nn.Module, inputs: dict) -> float:
+    """Largest |onnxruntime - PyTorch| over the same inputs."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (from_onnx,) = session.run(None, {k: v.numpy() for k, v in inputs.items()})
+    with torch.no_grad():
+        from_torch = module.eval()(*inputs.values()).numpy()
+    if from_onnx.shape != from_torch.shape:
+        raise ExportError(f"{path.name}: ONNX output shape {from_onnx.shape} != torch {from_torch.shape}")
+    return float(np.abs(from_onnx - from_torch).max())
+
+
+def parity_inputs(generator: Generator, config: ExportConfig, latent_dim: int) -> tuple[dict, dict]:
+    """Real test images and generated ones for the discriminator; noise+labels for the generator."""
+    gen = torch.Generator().manual_seed(config.seed)
+    test = load_fashion_mnist("test", config.data_dir)
+    pick = torch.randperm(len(test), generator=gen)[: config.parity_images]
+    noise = torch.randn(config.parity_images, latent_dim, generator=gen)
+    labels = torch.randint(0, generator.num_classes, (config.parity_images,), generator=gen)
+    with torch.no_grad():
+        generated = generator.eval()(noise, labels)
+    images = torch.cat([to_model_range(test.images[pick]), generated])
+    return {"image": images}, {"noise": noise, "labels": labels}
+
+
+def install(tmp: Path, final: Path) -> None:
+    os.replace(tmp, final)
+
+
+def export_run(config: ExportConfig) -> dict:
+    """Export, check and install both models; returns the report written to export.json."""
+    source = config.checkpoint_path()
+    checkpoint = load_checkpoint(source)
+    generator, discriminator, train_config = networks_from_checkpoint(checkpoint)
+    base = base_metadata(checkpoint, source)
+    config.out.mkdir(parents=True, exist_ok=True)
+    d_inputs, g_inputs = parity_inputs(generator, config, train_config.latent_dim)
+    jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
+            ("generator", GeneratorGraph(generator), g_inputs, "image",
+             generator_metadata(base, train_config.latent_dim))]
+    report = {"checkpoint": str(source), "step": checkpoint["step"], "opset": OPSET,
+              "tolerance": config.tolerance, "models": {}}
+    with tempfile.TemporaryDirectory(dir=config.out) as tmp_dir:
+        written = []
+        for name, module, inputs, output, metadata in jobs:
+            tmp = Path(tmp_dir) / f"{name}.onnx"
+            to_onnx(module, tuple(v[:2] for v in inputs.values()), list(inputs), output, tmp, metadata)
+            difference = max_difference(tmp, module, inputs)
+            if not difference <= config.tolerance:
+                raise ExportError(f"{name}: ONNX and PyTorch differ by {difference:.2e} > "
+                                  f"{config.tolerance:.0e}; nothing was written to {config.out}")
+            report["models"][name] = {"file": f"{name}.onnx", "max_abs_difference": difference,
+                                      "parity_inputs": len(next(iter(inputs.values())))}
+            written.append(tmp)
+        for tmp in written:  # only once both passed
+            install(tmp, config.out / tmp.name)
+    (config.out / "export.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
