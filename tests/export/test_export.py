@@ -1,0 +1,96 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from PIL import Image
+
+from detector import load_detector
+from export.config import ExportConfig
+from export.errors import ExportError
+from export.onnx_export import export_run
+from train.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.data import load_fashion_mnist, to_model_range
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run, tiny_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    report = export_run(ExportConfig(run_dir=tiny_run, out=out, data_dir=tiny_data_dir, parity_images=32))
+    return out, report
+
+
+def metadata(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+
+
+def test_export_writes_both_models_and_report(exported):
+    out, report = exported
+    assert {p.name for p in out.iterdir()} == {"discriminator.onnx", "generator.onnx", "export.json"}
+    assert json.loads((out / "export.json").read_text()) == report
+    for model in report["models"].values():
+        assert model["max_abs_difference"] <= 1e-4
+
+
+def test_discriminator_metadata_says_how_to_use_it(exported, tiny_run):
+    meta = metadata(exported[0] / "discriminator.onnx")
+    assert meta["schema"] == "fmnist-detector/1"
+    assert meta["output"] == "real_logit" and meta["positive_label"] == "real"
+    assert json.loads(meta["image_size"]) == [28, 28]
+    assert json.loads(meta["normalization"]) == {"scale": 1 / 127.5, "offset": -1.0}
+    assert json.loads(meta["class_names"])[9] == "Ankle boot"
+    assert meta["step"] == "4" and meta["run"] == str(tiny_run)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 64])
+def test_discriminator_matches_torch_for_any_batch(exported, tiny_run, tiny_data_dir, batch):
+    _, discriminator, _ = networks_from_checkpoint(load_checkpoint(tiny_run / "checkpoints" / "latest.pt"))
+    images = to_model_range(load_fashion_mnist("test", tiny_data_dir).images[:batch])
+    session = ort.InferenceSession(str(exported[0] / "discriminator.onnx"))
+    (onnx_logits,) = session.run(None, {"image": images.numpy()})
+    with torch.no_grad():
+        torch_logits = discriminator(images)[0].numpy()
+    assert onnx_logits.shape == (batch,)
+    np.testing.assert_allclose(onnx_logits, torch_logits, atol=1e-4)
+
+
+def test_generator_draws_images_without_torch_graph(exported):
+    session = ort.InferenceSession(str(exported[0] / "generator.onnx"))
+    latent = int(session.get_modelmeta().custom_metadata_map["latent_dim"])
+    noise = np.random.default_rng(0).standard_normal((5, latent)).astype(np.float32)
+    (images,) = session.run(None, {"noise": noise, "labels": np.arange(5, dtype=np.int64)})
+    assert images.shape == (5, 1, 28, 28)
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_failed_parity_leaves_the_old_models_alone(exported, tiny_run, tiny_data_dir):
+    out = exported[0]
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ExportError, match="differ by"):
+        export_run(ExportConfig(run_dir=tiny_run, out=out, data_dir=tiny_data_dir,
+                                parity_images=8, tolerance=0.0))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"run_dir": "a", "checkpoint": "b"}])
+def test_export_needs_exactly_one_source(kwargs, tmp_path):
+    with pytest.raises(ExportError, match="exactly one"):
+        export_run(ExportConfig(out=tmp_path, **kwargs))
+
+
+def test_round_trip_detector_cli_on_exported_model(exported, tiny_data_dir, tmp_path):
+    """train a few steps -> export -> `python -m detector --model` answers in the documented form."""
+    image = load_fashion_mnist("test", tiny_data_dir).images[0].numpy()
+    Image.fromarray(image).save(tmp_path / "real.png")
+    model = exported[0] / "discriminator.onnx"
+    result = subprocess.run([sys.executable, "-m", "detector", "--model", str(model), str(tmp_path / "real.png")],
+                            capture_output=True, text=True, check=True)
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"label", "confidence"} and answer["label"] in ("real", "generated")
+    # The library agrees with the CLI and with the sigmoid of the exported logit.
+    prediction = load_detector(model).detect(tmp_path / "real.png")
+    assert prediction.label == answer["label"]
+    assert prediction.confidence == pytest.approx(answer["confidence"], abs=1e-4)
