@@ -94,3 +94,14 @@ def test_round_trip_detector_cli_on_exported_model(exported, tiny_data_dir, tmp_
     prediction = load_detector(model).detect(tmp_path / "real.png")
     assert prediction.label == answer["label"]
     assert prediction.confidence == pytest.approx(answer["confidence"], abs=1e-4)
+
+
+def test_examples_writes_real_and_generated_pngs_the_detector_reads(exported, tiny_data_dir, tmp_path):
+    from export.examples import ExamplesConfig, write_examples
+
+    paths = write_examples(ExamplesConfig(models=exported[0], out=tmp_path, data_dir=tiny_data_dir, per_kind=3))
+    assert sorted(p.name.split("_")[0] for p in paths) == ["generated"] * 3 + ["real"] * 3
+    detector = load_detector(exported[0] / "discriminator.onnx")
+    for path in paths:
+        assert Image.open(path).size == (28, 28)
+        assert detector.detect(path).label in ("real", "generated")

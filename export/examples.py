@@ -1,0 +1,75 @@
+"""`python -m export.examples`: write a few real test images and generated ones as PNGs.
+
+    python -m export.examples --models models --out examples [--per-kind 5] [--seed 0]
+
+Generated images come from the exported generator.onnx (so this is also a check that the
+shipped generator runs without PyTorch); real ones from FashionMNIST's test split.
+"""
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import onnxruntime as ort
+from argparse_dataclass import ArgumentParser
+from PIL import Image
+
+from train.data import load_fashion_mnist
+from train.errors import TrainError
+
+
+@dataclass
+class ExamplesConfig:
+    models: Path = field(default=Path("models"), metadata={"help": "folder holding generator.onnx"})
+    out: Path = field(default=Path("examples"), metadata={"help": "folder to write the PNGs into"})
+    data_dir: Optional[Path] = field(default=None, metadata={"help": "FashionMNIST folder"})
+    per_kind: int = field(default=5, metadata={"help": "real and generated images to write"})
+    seed: int = field(default=0, metadata={"help": "which test images and which noise"})
+
+
+def slug(name: str) -> str:
+    return name.lower().replace("/", "_").replace(" ", "_").replace("-", "_")
+
+
+def generated_images(models: Path, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """uint8 [N, 28, 28] from generator.onnx for the given class indices."""
+    session = ort.InferenceSession(str(models / "generator.onnx"), providers=["CPUExecutionProvider"])
+    latent = int(session.get_modelmeta().custom_metadata_map["latent_dim"])
+    noise = rng.standard_normal((len(classes), latent)).astype(np.float32)
+    (images,) = session.run(None, {"noise": noise, "labels": classes.astype(np.int64)})
+    return np.clip(np.round((images[:, 0] + 1) * 127.5), 0, 255).astype(np.uint8)
+
+
+def write_examples(config: ExamplesConfig) -> list[Path]:
+    rng = np.random.default_rng(config.seed)
+    test = load_fashion_mnist("test", config.data_dir)
+    names = json.loads(ort.InferenceSession(str(config.models / "generator.onnx")).get_modelmeta()
+                       .custom_metadata_map["class_names"])
+    classes = rng.choice(len(names), size=config.per_kind, replace=False)
+    real_index = [int(rng.choice(np.flatnonzero(test.labels.numpy() == c))) for c in classes]
+    config.out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, images in (("real", test.images.numpy()[real_index]),
+                         ("generated", generated_images(config.models, classes, rng))):
+        for image, c in zip(images, classes):
+            path = config.out / f"{kind}_{slug(names[c])}.png"
+            Image.fromarray(image, mode="L").save(path)
+            written.append(path)
+    return written
+
+
+def main(argv=None) -> int:
+    config = ArgumentParser(ExamplesConfig, prog="python -m export.examples").parse_args(argv)
+    try:
+        for path in write_examples(config):
+            print(path)
+    except (TrainError, OSError) as e:
+        print(f"export.examples: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
