@@ -42,10 +42,12 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DataError(f"{path} is not an IDX file (magic bytes {raw[:4].hex()})")
     ndim = raw[3]
+    offset = 4 + 4 * ndim
+    if len(raw) < offset:
+        raise DataError(f"{path}: truncated header ({len(raw)} bytes; {ndim} dimensions need {offset})")
     dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4)
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
-    offset = 4 + 4 * ndim
     if len(raw) - offset != expected:
         raise DataError(f"{path}: header says {tuple(int(d) for d in dims)} "
                         f"({expected} bytes) but {len(raw) - offset} bytes follow")

@@ -7,6 +7,7 @@ import signal
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -72,6 +73,10 @@ def restore_state(config: TrainConfig, num_classes: int, device: torch.device, r
     state.discriminator.load_state_dict(checkpoint["discriminator"])
     state.opt_g.load_state_dict(checkpoint["opt_g"])
     state.opt_d.load_state_dict(checkpoint["opt_d"])
+    # load_state_dict restores the saved lr/betas; apply this run's (e.g. `--resume --lr-g X`).
+    for optimizer, lr in ((state.opt_g, config.lr_g), (state.opt_d, config.lr_d)):
+        for group in optimizer.param_groups:
+            group.update(lr=lr, betas=(config.beta1, config.beta2))
     state.noise_rng.set_state(checkpoint["noise_rng"].cpu())
     state.fixed_noise = checkpoint["fixed_noise"].to(device)
     state.fixed_labels = checkpoint["fixed_labels"].to(device)
@@ -137,8 +142,11 @@ def write_figures(state: TrainState, data: ImageSet, run: RunDir, epoch: int, fi
     if rows:
         plots.save_loss_curves(rows, run.loss_curves)
     if final:
-        first_of_class = [int((data.labels == c).nonzero()[0]) for c in range(len(names))]
-        real = data.images[first_of_class].cpu().numpy()
+        real = np.zeros((len(names), *data.images.shape[1:]), dtype=np.uint8)  # black: class absent
+        for c in range(len(names)):
+            found = (data.labels == c).nonzero()
+            if len(found):
+                real[c] = data.images[found[0, 0]].cpu().numpy()
         plots.save_pairs(grid[::SAMPLES_PER_CLASS], real, names, run.pairs)
 
 

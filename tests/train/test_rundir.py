@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from train import rundir
+from train.errors import TrainError
+from train.rundir import RunDir
+
+
+def test_paths_of_a_run(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.latest == tmp_path / "checkpoints" / "latest.pt"
+    assert run.epoch_checkpoint(3) == tmp_path / "checkpoints" / "epoch_003.pt"
+    assert run.sample_grid(12) == tmp_path / "samples" / "epoch_012.png"
+
+
+def test_prepare_creates_the_folders(tmp_path):
+    run = RunDir(tmp_path / "a" / "b")
+    run.prepare(resume=False)
+    assert run.checkpoints.is_dir() and run.samples.is_dir()
+
+
+def test_prepare_refuses_to_start_over_an_existing_run(tmp_path):
+    run = RunDir(tmp_path)
+    run.checkpoints.mkdir()
+    run.latest.write_bytes(b"")
+    with pytest.raises(TrainError, match="already holds a run"):
+        run.prepare(resume=False)
+    run.prepare(resume=True)
+
+
+def test_prepare_refuses_to_resume_without_a_checkpoint(tmp_path):
+    with pytest.raises(TrainError, match="--resume given but .*latest.pt does not exist"):
+        RunDir(tmp_path).prepare(resume=True)
+
+
+def test_prepare_refuses_a_full_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(rundir.shutil, "disk_usage", lambda path: type("U", (), {"free": 2**20})())
+    with pytest.raises(TrainError, match="only 1 MiB free"):
+        RunDir(tmp_path).prepare(resume=False)
+
+
+def test_prepare_reports_a_run_dir_that_cannot_be_created(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(TrainError, match="cannot create run directory"):
+        RunDir(tmp_path / "file" / "run").prepare(resume=False)
+
+
+def test_read_metrics_of_a_new_run_is_empty(tmp_path):
+    assert RunDir(tmp_path).read_metrics() == []
+
+
+@pytest.mark.parametrize("last_step, kept", [(0, []), (2, [1, 2]), (3, [1, 2, 3]), (9, [1, 2, 3, 4])])
+def test_truncate_metrics_drops_rows_after_the_checkpoint(tmp_path, last_step, kept):
+    run = RunDir(tmp_path)
+    run.metrics.write_text("".join(json.dumps({"step": s, "loss_d": s / 10}) + "\n"
+                                   for s in (1, 2, 3, 4)) + "\n")
+    run.truncate_metrics(last_step)
+    assert [row["step"] for row in run.read_metrics()] == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.jsonl"]
