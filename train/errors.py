@@ -15,3 +15,11 @@ class CheckpointError(TrainError):
 
 class DivergenceError(TrainError):
     """A loss became NaN or infinite."""
+
+
+class EvaluationError(TrainError):
+    """An evaluation could not be computed or its results do not hold together."""
+
+
+class ReportError(TrainError):
+    """An input of the report is missing or malformed."""

@@ -1,0 +1,237 @@
+"""`python -m train.report`: write RUN_DIR/REPORT.md from the run's files, and only from them.
+
+Inputs: config.json, metrics.jsonl, eval.json, loss_curves.png, samples/epoch_*.png, pairs.png.
+A missing input, or an eval.json older than the training it describes, is an error naming the
+file: the report never shows numbers that are not in those files.
+No `from __future__ import annotations` (argparse-dataclass needs real types).
+"""
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from argparse_dataclass import ArgumentParser
+
+from .errors import ReportError, TrainError
+from .rundir import RunDir
+
+EPOCH_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "class_accuracy")
+PUBLISHED_NOTE = ("Published Fashion-MNIST FIDs are not listed beside ours: none has been checked "
+                  "against its source yet, and FIDs of 28×28 images depend on the resize, the "
+                  "Inception port and the sample sizes, so only like-for-like numbers compare.")
+
+
+@dataclass
+class ReportConfig:
+    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata={
+        "help": "run directory with config.json, metrics.jsonl, eval.json and the figures"})
+    out: Optional[Path] = field(default=None, metadata={
+        "help": "where to write the report (default RUN_DIR/REPORT.md)"})
+
+
+@dataclass
+class ReportInputs:
+    config: dict
+    rows: list
+    evaluation: dict
+    sample_grids: list  # paths relative to the run dir, in epoch order
+
+
+def _read_json(path: Path):
+    if not path.is_file():
+        raise ReportError(f"missing input {path}")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as e:
+        raise ReportError(f"{path} is not valid JSON: {e}") from e
+
+
+def _read_rows(path: Path) -> list:
+    if not path.is_file():
+        raise ReportError(f"missing input {path}")
+    try:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except ValueError as e:
+        raise ReportError(f"{path} has a line that is not JSON: {e}") from e
+    if not rows:
+        raise ReportError(f"{path} is empty: train first")
+    return rows
+
+
+def load_inputs(run_dir: Path) -> ReportInputs:
+    """Read every input, failing on the first missing or stale one."""
+    run = RunDir(run_dir)
+    for figure in (run.loss_curves, run.pairs):
+        if not figure.is_file():
+            raise ReportError(f"missing input {figure}")
+    grids = sorted(run.samples.glob("epoch_*.png")) if run.samples.is_dir() else []
+    if not grids:
+        raise ReportError(f"missing input {run.samples / 'epoch_*.png'}")
+    inputs = ReportInputs(_read_json(run.config), _read_rows(run.metrics),
+                          _read_json(run.root / "eval.json"),
+                          [g.relative_to(run.root).as_posix() for g in grids])
+    last_step = max(r["step"] for r in inputs.rows)
+    if inputs.evaluation.get("step", -1) < last_step:
+        raise ReportError(f"{run.root / 'eval.json'} is for step {inputs.evaluation.get('step')} "
+                          f"but {run.metrics} reaches step {last_step}: rerun python -m train.evaluate")
+    return inputs
+
+
+def epoch_means(rows: list) -> list[dict]:
+    """One row per epoch: the mean of each logged statistic over that epoch's rows."""
+    by_epoch = {}
+    for row in rows:
+        by_epoch.setdefault(row["epoch"], []).append(row)
+    return [{"epoch": epoch, "last_step": max(r["step"] for r in group),
+             **{k: sum(r[k] for r in group) / len(group) for k in EPOCH_KEYS if k in group[0]}}
+            for epoch, group in sorted(by_epoch.items())]
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def table(header: list, rows: list) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+
+
+def training_section(config: dict, rows: list) -> list[str]:
+    keys = ("epochs", "max_steps", "batch_size", "latent_dim", "width", "lr_g", "lr_d",
+            "beta1", "beta2", "class_weight", "seed")
+    out = ["## Training", "", *table(["setting", "value"], [[k, str(config.get(k))] for k in keys]), "",
+           f"{len(rows)} logged steps, last step {max(r['step'] for r in rows)} "
+           "(source: config.json, metrics.jsonl). Per-epoch means:", ""]
+    epochs = epoch_means(rows)
+    keys = [k for k in EPOCH_KEYS if k in epochs[0]]
+    out += table(["epoch", "last step", *keys], [[e["epoch"], e["last_step"], *(e[k] for k in keys)]
+                                                 for e in epochs])
+    return out + ["", "`d_accuracy` is the discriminator's real-vs-generated accuracy on each "
+                      "training batch (before its update); `d_real`, `d_fake` its mean sigmoid output.",
+                  "", "![loss curves](loss_curves.png)", ""]
+
+
+def figures_section(grids: list) -> list[str]:
+    shown = sorted({grids[0], grids[len(grids) // 2], grids[-1]}, key=grids.index)
+    out = ["## Samples", "", "Fixed noise, one row per class, over training "
+           f"({len(grids)} grid(s); first, middle and last shown):", ""]
+    out += [f"![{Path(g).stem}]({g})" for g in shown]
+    return out + ["", "Generated (left) beside a real image (right) of each class:", "",
+                  "![generated vs real](pairs.png)", ""]
+
+
+def accuracy_table(acc: dict, class_names: list) -> list[str]:
+    rows = [["all", acc["accuracy"], acc["real_accuracy"], acc["generated_accuracy"],
+             acc["n_real"], acc["n_generated"]]]
+    for name in class_names:
+        c = acc["per_class"][name]
+        rows.append([name, c["accuracy"], c["real"], c["generated"], c["n_real"], c["n_generated"]])
+    return table(["class", "accuracy", "on real", "on generated", "n real", "n generated"], rows)
+
+
+def confusion_table(acc: dict) -> list[str]:
+    matrix = acc["confusion_matrix"]
+    labels = matrix["labels"]
+    return table(["true \\ predicted", *labels], [[labels[i], *row] for i, row in enumerate(matrix["matrix"])])
+
+
+def discriminator_section(evaluation: dict) -> list[str]:
+    acc, names = evaluation["discriminator_accuracy"], evaluation["class_names"]
+    torch_acc = acc["pytorch"]
+    out = ["## Discriminator: real vs generated", "",
+           f"{torch_acc['n_generated']} generated images (balanced classes) and "
+           f"{torch_acc['n_real']} real images ({acc['real_images']}, seed {acc['seed']}); "
+           "a logit ≥ 0 counts as \"real\". PyTorch (checkpoint):", "",
+           *accuracy_table(torch_acc, names), "", "Confusion matrix (PyTorch):", "",
+           *confusion_table(torch_acc), ""]
+    if "onnx" in acc:
+        agree = acc["agreement"]
+        out += [f"Exported ONNX model `{acc['onnx_model']['path']}` through the detector package: "
+                f"accuracy {_fmt(acc['onnx']['accuracy'])} (real {_fmt(acc['onnx']['real_accuracy'])}, "
+                f"generated {_fmt(acc['onnx']['generated_accuracy'])}); max |Δ logit| vs PyTorch "
+                f"{agree['max_abs_logit_difference']:.2e} (tolerance {agree['tolerance']:.0e}), "
+                f"labels agree on {agree['label_agreement']:.1%}.", ""]
+    else:
+        out += [f"ONNX check: {acc['onnx_note']}.", ""]
+    return out
+
+
+def fid_section(evaluation: dict) -> list[str]:
+    fid = evaluation["fid"]
+    out = ["## FID", ""]
+    if "fid" in fid:
+        out += table(["metric", "value", "generated", "real (test split)"],
+                     [["Inception FID", round(fid["fid"], 2), fid["n_generated"], fid["n_real"]]])
+        out += ["", f"Features: {fid['features']}. FID grows when fewer samples are used; "
+                    "compare only numbers with the same sample sizes."]
+    else:
+        out += [f"Not computed: {fid['skipped']}."]
+    return out + ["", PUBLISHED_NOTE, ""]
+
+
+def domain_section(evaluation: dict) -> list[str]:
+    dom = evaluation.get("domain")
+    if dom is None:
+        raise ReportError("eval.json has no 'domain' section: rerun python -m train.evaluate")
+    out = ["## Fast metrics in a FashionMNIST classifier's feature space", ""]
+    if "fid" not in dom:
+        return out + [f"Not computed: {dom['skipped']}.", ""]
+    sizes = f"{dom['n_generated']} generated vs {dom['n_real']} {dom['real_split']}"
+    out += table(["metric", "value", "samples"], [
+        ["FID (classifier features)", round(dom["fid"], 3), sizes],
+        ["FID train vs test (the floor)", round(dom["fid_train_vs_test"], 3),
+         f"{dom['n_real']} train vs {dom['n_real']} test"],
+        [f"precision (k={dom['k']})", dom["precision"], sizes],
+        [f"recall (k={dom['k']})", dom["recall"], sizes],
+        ["generated images classified as their class", dom["class_accuracy"]["overall"],
+         f"{dom['n_generated']} generated"]])
+    per_class = dom["class_accuracy"]["per_class"]
+    out += ["", f"Classifier `{dom['classifier']['path']}`, test accuracy "
+                f"{_fmt(dom['classifier']['test_accuracy'])}. Per class:", ""]
+    out += table(["class", "FID (classifier features)", "classified as this class"],
+                 [[name, None if fid is None else round(fid, 3), per_class[name]]
+                  for name, fid in dom["fid_per_class"].items()])
+    return out + [""]
+
+
+def render(inputs: ReportInputs) -> str:
+    evaluation = inputs.evaluation
+    head = [f"# Report: {inputs.config.get('run_dir', '')}", "",
+            f"Checkpoint step {evaluation['step']}, evaluated {evaluation['date']} on "
+            f"{evaluation['device']}. Every number below is read from config.json, metrics.jsonl "
+            "and eval.json in this folder; regenerate with `python -m train.report`.", ""]
+    body = (training_section(inputs.config, inputs.rows) + figures_section(inputs.sample_grids)
+            + discriminator_section(evaluation) + fid_section(evaluation)
+            + domain_section(evaluation))
+    return "\n".join(head + body)
+
+
+def write_report(config: ReportConfig) -> Path:
+    """Render RUN_DIR/REPORT.md (or config.out) atomically; returns its path."""
+    text = render(load_inputs(config.run_dir))
+    out = config.out or Path(config.run_dir) / "REPORT.md"
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, out)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = ArgumentParser(ReportConfig, prog="python -m train.report",
+                            description="Write RUN_DIR/REPORT.md from the run's metrics and figures.")
+    config = parser.parse_args(argv)
+    try:
+        path = write_report(config)
+    except TrainError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
