@@ -25,9 +25,11 @@ input contract:
   28x28 images (the size the model's metadata names), read with Pillow from PNG, JPEG, BMP,
   GIF, TIFF or WebP files. Colour is converted to grayscale (luma), transparency is
   composited onto black (the FashionMNIST background), palette images are expanded, 16-bit
-  images are scaled to 8 bits, and animated images give their first frame. Another size is
-  an error unless --resize is given. A directory is searched recursively for files with the
-  extensions above, in sorted order. "-" reads one image's bytes from stdin.
+  images are scaled to 8 bits, animated images give their first frame, and an EXIF
+  orientation is applied (the image is read upright). Another size is an error unless
+  --resize is given. FIFOs and devices are refused unread. A directory is searched
+  recursively for files with the extensions above, in sorted order. "-" reads one image's
+  bytes from stdin.
 
 exit status:
   0  every image got an answer

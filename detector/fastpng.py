@@ -3,8 +3,9 @@
 Pillow's PngImageFile spends most of its ~70 us per 28 x 28 image in Python-level chunk
 handling; here the chunks are split with struct and the pixels inflated and un-filtered by
 Pillow's own C "zip" decoder, about twice as fast. Anything else - another colour type, bit
-depth or size, interlacing, transparency, a checksum mismatch, truncated data - returns None and
-goes through Pillow's full reader, which stays the one authority on errors.
+depth or size, interlacing, transparency, EXIF data (it may rotate the image), a checksum
+mismatch, truncated data - returns None and goes through Pillow's full reader, which stays the
+one authority on errors.
 """
 
 import struct
@@ -53,7 +54,7 @@ def _idat_if_plain(data: bytes, size: tuple[int, int]):
             idat.append(body)
         elif kind == b"IEND":
             break
-        elif kind == b"tRNS":  # transparency: composite through the general path
+        elif kind in (b"tRNS", b"eXIf"):  # transparency or orientation: the general path
             return None
         pos = body_end + 4
     if header is None or len(header) != _IHDR.size or not idat:

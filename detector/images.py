@@ -4,7 +4,8 @@ FashionMNIST images are white-ish garments on a black (0) background, so:
 - colour is reduced to luma (ITU-R 601-2, Pillow's "L" conversion);
 - transparency is composited onto black, i.e. a transparent pixel is background;
 - 16-bit images are scaled to 8 bits (value / 257, rounded), never clipped;
-- animated images (GIF, APNG, WebP) give their first frame.
+- animated images (GIF, APNG, WebP) give their first frame;
+- an EXIF Orientation tag is applied, so the image is read upright, as viewers show it.
 Another size is an error unless ``resize`` is set, in which case the image is stretched to
 H x W with a Lanczos filter. Sizes are checked on the header before any pixel is decoded, so a
 small file declaring a huge image (a decompression bomb) is refused cheaply.
@@ -12,10 +13,11 @@ small file declaring a huge image (a decompression bomb) is refused cheaply.
 
 import io
 import os
+import stat
 import warnings
 
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image
 
 from . import fastpng
 from .errors import DetectorError, ImageError
@@ -28,8 +30,17 @@ EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp
 MAX_PIXELS = 4096 * 4096
 # Refuse to read more than this from one file (a 28 x 28 image is well under 10 kB).
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+# EXIF Orientation -> the transpose that shows the image upright (as Pillow's exif_transpose).
+ORIENTATIONS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                8: Image.Transpose.ROTATE_90}
+SWAPS_SIDES = frozenset({Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270,
+                         Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90})
 
 
 def load_pixels(source, size: tuple[int, int], *, resize: bool = False) -> np.ndarray:
@@ -92,8 +103,14 @@ def _read_file(path) -> bytes:
     # One unbuffered read of the whole file is several times faster than letting Pillow issue
     # many small reads; for a 28 x 28 PNG the open and read are a good part of the cost.
     try:
-        with open(path, "rb", buffering=0) as file:
-            if os.fstat(file.fileno()).st_size > MAX_FILE_BYTES:
+        fd = os.open(path, OPEN_FLAGS)
+        with open(fd, "rb", buffering=0) as file:
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise ImageError("Is a directory")
+            if not stat.S_ISREG(info.st_mode):  # a FIFO, socket or device: may never end
+                raise ImageError("not a regular file (a FIFO, socket or device)")
+            if info.st_size > MAX_FILE_BYTES:
                 raise ImageError(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
             return file.readall()
     except OSError as exc:
@@ -105,6 +122,9 @@ def _read_file(path) -> bytes:
 def _pixels(img: Image.Image, size: tuple[int, int], resize: bool) -> np.ndarray:
     height, width = size
     w, h = img.size  # from the header: nothing is decoded yet
+    transpose = _orientation(img)
+    if transpose in SWAPS_SIDES:
+        w, h = h, w  # the size as displayed, which is what the user sees and measures
     if w * h > MAX_PIXELS:
         raise ImageError(f"image is {w}x{h}, more than the {MAX_PIXELS} pixels allowed "
                          f"(refused unread as a possible decompression bomb)")
@@ -112,6 +132,8 @@ def _pixels(img: Image.Image, size: tuple[int, int], resize: bool) -> np.ndarray
         raise ImageError(f"image is {w}x{h}, expected {width}x{height}; pass --resize to scale it")
     try:
         gray = _to_gray(img)
+        if transpose is not None:
+            gray = gray.transpose(transpose)
         if gray.size != (width, height):
             gray = gray.resize((width, height), Image.Resampling.LANCZOS)
         return np.asarray(gray)
@@ -119,6 +141,18 @@ def _pixels(img: Image.Image, size: tuple[int, int], resize: bool) -> np.ndarray
         raise
     except Exception as exc:  # truncated or corrupt data surfaces only while decoding
         raise ImageError(f"cannot decode image: {exc}") from None
+
+
+def _orientation(img: Image.Image):
+    """The transpose that EXIF's Orientation tag asks for (None: none), found without decoding."""
+    if img.format == "TIFF":
+        return None  # Pillow's TIFF reader reports the upright size and turns the pixels itself
+    if img.format == "PNG" and "exif" not in img.info:
+        return None  # Pillow would decode the whole PNG to look for an eXIf chunk after the pixels
+    try:
+        return ORIENTATIONS.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:  # a corrupt EXIF block: ignore it, as image viewers do
+        return None
 
 
 def _to_gray(img: Image.Image) -> Image.Image:

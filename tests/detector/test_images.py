@@ -91,6 +91,27 @@ def test_animated_gif_gives_first_frame():
     assert (load_pixels(data, SIZE) == 10).all()
 
 
+WIDE = RNG.integers(0, 256, (28, 30), dtype=np.uint8)  # stored 30 wide, 28 high
+UPRIGHT = {1: WIDE, 2: WIDE[:, ::-1], 3: WIDE[::-1, ::-1], 4: WIDE[::-1], 5: WIDE.T,
+           6: np.rot90(WIDE, -1), 7: WIDE[::-1, ::-1].T, 8: np.rot90(WIDE, 1)}
+
+
+@pytest.mark.parametrize("orientation", sorted(UPRIGHT))
+@pytest.mark.parametrize("format,save", [("PNG", {}), ("TIFF", {}), ("WEBP", {"lossless": True}),
+                                         ("JPEG", {"quality": 100})])
+def test_exif_orientation_is_applied(format, save, orientation):
+    """Read upright, as viewers show it; the size checked is the upright one too."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(Image.fromarray(WIDE), format, exif=exif.tobytes(), **save)
+    expected = UPRIGHT[orientation]
+    got = load_pixels(data, expected.shape).astype(int)
+    assert np.abs(got - expected).mean() <= (8 if format == "JPEG" else 0)
+    if orientation >= 5:  # a quarter turn: the stored size is the wrong one
+        with pytest.raises(ImageError, match="image is 28x30, expected 30x28"):
+            load_pixels(data, (28, 30))
+
+
 @pytest.mark.parametrize("shape", [(32, 32), (28, 29), (1, 1)])
 def test_wrong_size_names_the_size(shape):
     data = encode(Image.fromarray(np.zeros(shape, np.uint8)))
@@ -168,8 +189,8 @@ def test_shortcut_on_handmade_pngs(parts):
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), GRAY)
 
 
-@pytest.mark.parametrize("case", ["rgb", "interlaced", "16bit", "trns", "size", "bad_crc",
-                                  "truncated"])
+@pytest.mark.parametrize("case", ["rgb", "interlaced", "16bit", "trns", "exif", "size",
+                                  "bad_crc", "truncated"])
 def test_shortcut_steps_aside(case):
     if case == "rgb":
         data = encode(Image.fromarray(np.stack([GRAY] * 3, -1)))
@@ -179,6 +200,8 @@ def test_shortcut_steps_aside(case):
         data = encode(Image.fromarray(GRAY.astype(np.uint16)))
     elif case == "trns":
         data = handmade_png(GRAY, extra=chunk(b"tRNS", b"\0\0"))
+    elif case == "exif":  # it may say "rotate", which only the general path does
+        data = handmade_png(GRAY, extra=chunk(b"eXIf", b"MM\0*\0\0\0\x08\0\0"))
     elif case == "size":
         data = encode(Image.fromarray(np.zeros((27, 28), np.uint8)))
     elif case == "bad_crc":
