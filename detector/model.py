@@ -97,6 +97,9 @@ def _check_signature(session: "ort.InferenceSession", info: ModelInfo, path: Pat
                    for d, e in zip(shape, expected))):
         raise ModelError(f"{path}: input {INPUT_NAME!r} is {inputs[0].type} {shape}, expected "
                          f"tensor(float) [N, 1, {info.image_size[0]}, {info.image_size[1]}]")
+    if isinstance(shape[0], int):  # a fixed batch size would fail on the first other batch
+        raise ModelError(f"{path}: input {INPUT_NAME!r} has a fixed batch size of {shape[0]}; "
+                         f"the detector needs a dynamic first dimension N")
     outputs = {o.name: o for o in session.get_outputs()}
     if info.output not in outputs:
         raise ModelError(f"{path}: metadata names output {info.output!r}, "

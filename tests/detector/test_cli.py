@@ -4,6 +4,7 @@ Most tests call main(argv) in-process (fast); test_subprocess.py covers real pro
 """
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -125,20 +126,27 @@ def test_empty_directory_is_a_failed_row(cli, tiny_model, tmp_path):
     assert code == 1 and "no image files" in rows(out)[0]["error"]
 
 
-@pytest.mark.parametrize("make", ["missing", "garbage", "no_metadata"])
-def test_model_errors_are_fatal(cli, tmp_path, helpers, make):
+@pytest.mark.parametrize("make,message", [
+    ("missing", "model file not found"), ("empty", "not a loadable ONNX model"),
+    ("garbage", "not a loadable ONNX model"), ("truncated", "not a loadable ONNX model"),
+    ("no_metadata", "metadata lacks schema"), ("wrong_size", "expected tensor\\(float\\)")])
+def test_model_errors_are_fatal(cli, tmp_path, helpers, make, message):
     image = tmp_path / "a.png"
     image.write_bytes(helpers.encode(np.zeros((28, 28), np.uint8)))
     model = tmp_path / "model.onnx"
-    if make == "garbage":
-        model.write_bytes(b"garbage")
+    if make in ("empty", "garbage"):
+        model.write_bytes(b"garbage" if make == "garbage" else b"")
+    elif make == "truncated":
+        model.write_bytes(helpers.write_model(model).read_bytes()[:300])
     elif make == "no_metadata":
         helpers.write_model(model, drop=list(helpers.METADATA))
+    elif make == "wrong_size":
+        helpers.write_model(model, size=(32, 32))
     code, out, err = cli("--model", model, image, image)
     assert code == 1
     (row,) = rows(out)  # one error object, no per-image rows
     assert list(row) == ["error"] and str(model) in row["error"]
-    assert err == f"detector: {row['error']}\n"
+    assert re.search(message, row["error"]) and err == f"detector: {row['error']}\n"
 
 
 def test_usage_errors_exit_2(cli, tiny_model):

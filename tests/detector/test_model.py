@@ -2,7 +2,9 @@
 
 import re
 
+import onnx
 import pytest
+from onnx import TensorProto, helper
 
 from detector import ModelError, load_detector, resolve_model_path
 from detector import model as model_module
@@ -83,3 +85,60 @@ def test_other_kinds_and_extra_keys_are_accepted():
     info = parse_metadata(meta, "m.onnx")
     assert info.kind == "detector" and info.negative_label == "generated"
     assert info.class_names == () and info.extra == {"new_key": "v"}
+
+
+# --- broken model files: each a ModelError that names the file and says what is wrong -------
+
+def signature_model(path, metadata, shape, dtype=TensorProto.FLOAT):
+    """A model whose input 'image' has this shape and type; metadata as exported."""
+    image = helper.make_tensor_value_info("image", dtype, shape)
+    logit = helper.make_tensor_value_info("real_logit", TensorProto.FLOAT, ["N"])
+    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT),
+             helper.make_node("ReduceMean", ["x"], ["real_logit"], axes=list(range(1, len(shape))),
+                              keepdims=0)]
+    model = helper.make_model(helper.make_graph(nodes, "g", [image], [logit]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    helper.set_model_props(model, metadata)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("shape,dtype,message", [
+    ([1, 1, 28, 28], TensorProto.FLOAT, "fixed batch size of 1; .* dynamic first dimension N"),
+    ([8, 1, 28, 28], TensorProto.FLOAT, "fixed batch size of 8"),
+    (["N", 28, 28], TensorProto.FLOAT, r"input 'image' is tensor\(float\) \['N', 28, 28\]"),
+    (["N", 3, 28, 28], TensorProto.FLOAT, r"\['N', 3, 28, 28\], expected tensor\(float\)"),
+    (["N", 1, 28, 28], TensorProto.DOUBLE, r"input 'image' is tensor\(double\)"),
+    (["N", 1, 28, 28], TensorProto.UINT8, r"input 'image' is tensor\(uint8\)"),
+])
+def test_wrong_input_signature(tmp_path, helpers, shape, dtype, message):
+    path = signature_model(tmp_path / "m.onnx", helpers.METADATA, shape, dtype)
+    with pytest.raises(ModelError, match=f"^{re.escape(str(path))}: .*{message}"):
+        load_detector(path)
+
+
+def test_dynamic_signature_of_unknown_dims_is_accepted(tmp_path, helpers):
+    path = signature_model(tmp_path / "m.onnx", helpers.METADATA, [None, 1, None, None])
+    assert load_detector(path).info.image_size == (28, 28)
+
+
+def test_truncated_model_at_any_point(tmp_path, helpers):
+    """Cut a valid model short anywhere: a ModelError naming the file, or (cut exactly between
+    optional metadata entries) a model that still meets the contract; never anything else."""
+    whole = helpers.write_model(tmp_path / "whole.onnx").read_bytes()
+    path = tmp_path / "cut.onnx"
+    outcomes = {"error": 0, "loaded": 0}
+    for cut in range(0, len(whole), 5):
+        path.write_bytes(whole[:cut])
+        try:
+            assert load_detector(path).info.labels == ("real", "generated")
+            outcomes["loaded"] += 1
+        except ModelError as error:
+            assert str(error).startswith(f"{path}: "), error
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0.9 * sum(outcomes.values())
+    for cut in (1, len(whole) // 2, len(whole) - 1):
+        path.write_bytes(whole[:cut])
+        with pytest.raises(ModelError, match=f"^{re.escape(str(path))}: not a loadable ONNX"):
+            load_detector(path)
