@@ -1,5 +1,6 @@
 """``python -m detector``: the only place errors become messages and exit codes."""
 
+import contextlib
 import json
 import os
 import sys
@@ -13,7 +14,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 def main(argv=None) -> int:
     args = parse_args(argv)  # argparse exits with EXIT_USAGE itself
     try:
-        return EXIT_FAILED if run(args, sys.stdout, sys.stderr) else EXIT_OK
+        with native_stderr_silenced():
+            return EXIT_FAILED if run(args, sys.stdout, sys.stderr) else EXIT_OK
     except DetectorError as exc:  # fatal: a missing or invalid model
         return _fail(one_line(exc))
     except BrokenPipeError:
@@ -22,6 +24,42 @@ def main(argv=None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: still no traceback, but say what it was
         return _fail(f"internal error ({type(exc).__name__}: {one_line(exc)}); please report it")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null while images are read; Python's stderr keeps going
+    to the real one. C libraries print there directly (libtiff: "LZWDecode: Not enough data at
+    scanline 0") and each failure must stay one line of ours, which the error row already says.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no fd 2 to protect
+        yield
+        return
+    original = sys.stderr
+    try:
+        if _fileno(original) == 2:  # the real stream: move it to the saved descriptor
+            sys.stderr = open(saved, "w", encoding=original.encoding, errors=original.errors,
+                              buffering=1, closefd=False)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        if sys.stderr is not original:
+            sys.stderr.flush()
+            sys.stderr = original
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _fileno(stream) -> int:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test, or closed
+        return -1
 
 
 def _fail(message: str) -> int:

@@ -4,11 +4,14 @@ Most tests call main(argv) in-process (fast); test_subprocess.py covers real pro
 """
 
 import json
+import os
 import re
+import sys
 
 import numpy as np
 import pytest
 
+from detector.__main__ import native_stderr_silenced
 from detector.api import Detector
 
 
@@ -162,3 +165,12 @@ def test_help_documents_usage(cli):
                  "--model", "exit status", '{"label": "real", "confidence": 0.93}'):
         assert text in out
 
+
+
+def test_native_stderr_is_silenced_while_running(capfd):
+    """C libraries write to fd 2 directly (libtiff); our own lines still get through."""
+    with native_stderr_silenced():
+        os.write(2, b"LZWDecode: Not enough data at scanline 0\n")
+        print("detector: ours", file=sys.stderr)
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "detector: ours\nafter\n"
