@@ -33,6 +33,7 @@ if __name__ == "__main__":  # run as a script, bench/ comes first and bench/dete
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from detector.__main__ import native_stderr_silenced  # noqa: E402
 from detector.errors import ImageError  # noqa: E402
 from detector.images import load_pixels  # noqa: E402
 
@@ -187,8 +188,11 @@ def main(argv=None) -> int:
     parser.add_argument("--crash-dir", type=Path, default=Path("fuzz-crashes"),
                         help="where crashing inputs are written (fuzz-crashes/)")
     args = parser.parse_args(argv)
-    faulthandler.enable()
-    result = fuzz(args.seconds, args.seed, args.crash_dir)
+    # libtiff and friends print to fd 2 on damaged input, as the CLI keeps them from doing.
+    with native_stderr_silenced():
+        faulthandler.enable(sys.stderr)  # still reaches the real stderr on a hard crash
+        result = fuzz(args.seconds, args.seed, args.crash_dir)
+        faulthandler.disable()
     print(f"fuzzed load_pixels for {result['seconds']:.0f} s: {result['inputs']} inputs "
           f"({result['inputs'] / result['seconds']:.0f}/s), {result['decoded']} decoded, "
           f"{result['refused']} refused with ImageError, {result['crashes']} crashes; "
