@@ -39,6 +39,8 @@ class RunDir:
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise TrainError(f"cannot create run directory {self.root}: {e}") from e
+        for stale in self.checkpoints.glob(".*.tmp"):  # a save cut short by a kill
+            stale.unlink(missing_ok=True)
         if not os.access(self.root, os.W_OK):
             raise TrainError(f"run directory {self.root} is not writable")
         free = shutil.disk_usage(self.root).free
@@ -47,10 +49,22 @@ class RunDir:
                              f"need at least {MIN_FREE_BYTES / 2**20:.0f} MiB")
 
     def read_metrics(self) -> list[dict]:
+        """The rows of metrics.jsonl. A last line cut short (the process was killed while it
+        was being written) is dropped; damage anywhere else is a TrainError."""
         if not self.metrics.is_file():
             return []
-        with open(self.metrics) as f:
-            return [json.loads(line) for line in f if line.strip()]
+        lines = self.metrics.read_text().split("\n")
+        rows = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError as e:
+                if number == len(lines):  # no newline after it: a torn write
+                    break
+                raise TrainError(f"{self.metrics}, line {number}: not a JSON row ({e})") from e
+        return rows
 
     def truncate_metrics(self, last_step: int) -> None:
         """Drop rows written after the checkpoint we resume from, so the curve continues."""

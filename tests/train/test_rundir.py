@@ -58,3 +58,37 @@ def test_truncate_metrics_drops_rows_after_the_checkpoint(tmp_path, last_step, k
     run.truncate_metrics(last_step)
     assert [row["step"] for row in run.read_metrics()] == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.jsonl"]
+
+
+def write_rows(run, steps, tail=""):
+    run.metrics.write_text("".join(json.dumps({"step": s, "loss_d": s / 10}) + "\n"
+                                   for s in steps) + tail)
+
+
+@pytest.mark.parametrize("tail", ['{"step": 4, "loss', "{", '{"step": 4, "loss_d": 0.4}'])
+def test_a_last_row_cut_short_by_a_kill_is_dropped(tmp_path, tail):
+    run = RunDir(tmp_path)
+    write_rows(run, (1, 2, 3), tail)
+    complete = tail.endswith("}")  # only the newline was lost: the row itself is whole
+    assert [row["step"] for row in run.read_metrics()] == [1, 2, 3] + [4] * complete
+    run.truncate_metrics(9)
+    assert run.metrics.read_text().endswith("}\n")
+    assert [row["step"] for row in run.read_metrics()] == [1, 2, 3] + [4] * complete
+
+
+def test_a_damaged_row_before_the_end_is_an_error_naming_the_line(tmp_path):
+    run = RunDir(tmp_path)
+    write_rows(run, (1,), '{"step": 2, "lo\n' + json.dumps({"step": 3}) + "\n")
+    with pytest.raises(TrainError, match=r"metrics.jsonl, line 2: not a JSON row"):
+        run.read_metrics()
+
+
+def test_prepare_removes_checkpoint_temp_files_left_by_a_kill(tmp_path):
+    run = RunDir(tmp_path)
+    run.checkpoints.mkdir()
+    run.latest.write_bytes(b"the checkpoint")
+    stale = run.checkpoints / ".latest.pt.k2j3h4.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    run.prepare(resume=True)
+    assert sorted(p.name for p in run.checkpoints.iterdir()) == ["latest.pt"]
+    assert run.latest.read_bytes() == b"the checkpoint"
