@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: argparse-dataclass needs real type
 """
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
@@ -59,7 +60,14 @@ class TrainConfig:
         return cls(**kwargs)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        """Write config.json whole or not at all: `--resume` reads it back."""
+        tmp = path.with_name(f".{path.name}.tmp")
+        try:
+            tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 # Fields that decide the networks' shapes: a checkpoint can only be loaded into the same values.

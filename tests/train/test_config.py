@@ -107,3 +107,23 @@ def test_resume_config_leaves_config_alone_without_resume_or_saved_config(tmp_pa
         TrainConfig(run_dir=tmp_path, epochs=5).save(tmp_path / "config.json")
     given = TrainConfig(run_dir=tmp_path, resume=resume, epochs=9)
     assert resume_config(given) == given
+
+
+def test_save_is_whole_or_nothing(tmp_path, monkeypatch):
+    """A write that fails half-way (disk full, or a kill) leaves the old config.json, which
+    `--resume` must be able to read back."""
+    path = tmp_path / "config.json"
+    TrainConfig(epochs=3).save(path)
+    before = path.read_text()
+    real_write_text = Path.write_text
+
+    def disk_full(self, text, *args, **kwargs):
+        real_write_text(self, text[: len(text) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        TrainConfig(epochs=4).save(path)
+    monkeypatch.undo()
+    assert path.read_text() == before and json.loads(before)["epochs"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
