@@ -12,6 +12,7 @@ small file declaring a huge image (a decompression bomb) is refused cheaply.
 """
 
 import io
+import logging
 import os
 import stat
 import warnings
@@ -21,6 +22,11 @@ from PIL import ExifTags, Image
 
 from . import fastpng
 from .errors import DetectorError, ImageError
+
+# Pillow logs some refusals (TIFF: "More samples per pixel than can be decoded") at ERROR
+# level, which Python prints to stderr when the application configured no logging. The
+# ImageError says it already; applications that configure logging still receive the records.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # Common formats first: Pillow loads every plugin the first time it must look past these.
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -80,6 +81,9 @@ def bad_files(encode) -> dict:
     lzw = bytearray(encode(np.random.default_rng(0).integers(0, 256, (28, 28), np.uint8),
                            "TIFF", compression="tiff_lzw"))
     lzw[28:68] = b"\xff" * 40  # libtiff prints "Using code not yet in table." to fd 2
+    rgb_tiff = bytearray(encode(uniform(7, (28, 28, 3)), "TIFF"))
+    at = rgb_tiff.index(struct.pack("<HHI", 277, 3, 1))  # SamplesPerPixel: 3
+    rgb_tiff[at + 8:at + 10] = struct.pack("<H", 122)  # Pillow logs an ERROR, then refuses it
     return {
         "empty.png": (b"", "^empty file$"),
         "text.png": (b"just some text\n", "not an image"),
@@ -93,6 +97,7 @@ def bad_files(encode) -> dict:
         "huge-real.png": (encode(uniform(0, (5000, 5000))), "5000x5000, more than"),
         "big-real.png": (encode(uniform(0, (2000, 2000))), "2000x2000, expected 28x28"),
         "garbled-lzw.tif": (bytes(lzw), "cannot decode image"),
+        "bad-samples.tif": (bytes(rgb_tiff), "not an image"),
     }
 
 
@@ -152,7 +157,7 @@ def check_answer(row, mean, helpers, exact=True):
 def test_corpus_names(corpus):
     """The corpus holds every kind of input issue 5 lists (guards against a silent shrink)."""
     names = set(corpus[1])
-    assert len(names) == 24 and os.fsdecode(NOT_UTF8) in names
+    assert len(names) == 25 and os.fsdecode(NOT_UTF8) in names
 
 
 @pytest.mark.parametrize("name", ["gray16.png", "palette.png", "la.png", "rgba.png",
@@ -169,7 +174,8 @@ def test_valid_inputs_get_their_known_answer(cli, tiny_model, corpus, helpers, n
 @pytest.mark.parametrize("name", ["empty.png", "text.png", "random.jpg", "truncated.png",
                                   "truncated.jpg", "header-only.png", "bomb.png", "bomb.jpg",
                                   "bomb.gif", "huge-real.png", "big-real.png", "broken-link.png",
-                                  "loop.png", "fifo.png", "oversized.png", "garbled-lzw.tif"])
+                                  "loop.png", "fifo.png", "oversized.png", "garbled-lzw.tif",
+                                  "bad-samples.tif"])
 def test_bad_inputs_give_one_error_row_and_one_line(cli, tiny_model, corpus, name, recwarn):
     folder, expect = corpus
     with deadline():
@@ -248,6 +254,6 @@ def test_whole_corpus_in_one_subprocess_batch(tiny_model, corpus, helpers):
     stderr = done.stderr.decode(errors="replace").splitlines()
     failures = sum("error" in row for row in rows)
     # one line each: C libraries' own chatter (libtiff) does not reach stderr
-    assert done.returncode == 1 and failures == 17 and len(stderr) == failures
+    assert done.returncode == 1 and failures == 18 and len(stderr) == failures
     assert all(line.startswith("detector: ") for line in stderr)
     assert b"Traceback" not in done.stderr and b"Warning" not in done.stderr
