@@ -45,6 +45,15 @@ class TrainConfig:
     seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
     log_every: int = field(default=1, metadata=_help("write a metrics.jsonl row every N steps"))
     progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))
+    # Monitoring (train/monitor.py)
+    domain_fid_every: int = field(default=5, metadata=_help(
+        "every N epochs, log to metrics.jsonl the FID of generated images in the feature space "
+        "of the FashionMNIST classifier (a few seconds); 0 disables"))
+    domain_fid_samples: int = field(default=2000, metadata=_help(
+        "generated images (balanced classes) per domain FID, against the 10,000 test images"))
+    domain_fid_classifier: Path = field(default=Path("models/fmnist_classifier.pt"), metadata=_help(
+        "classifier behind the domain FID (python -m train.classifier); when missing the domain "
+        "FID is skipped with a note"))
 
     def to_json(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}

@@ -64,7 +64,9 @@ def smooth(values: np.ndarray, weight: float = 0.98) -> np.ndarray:
 
 
 def save_loss_curves(rows: Sequence[dict], path: Path) -> None:
-    """G and D losses over steps (raw, faint; smoothed, solid) and D(x), D(G(z)) below."""
+    """G and D losses over steps (raw, faint; smoothed, solid) and D(x), D(G(z)) below.
+    Rows without losses (the domain FID rows of metrics.jsonl) are left out."""
+    rows = [r for r in rows if "loss_d" in r]
     steps = np.array([r["step"] for r in rows])
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     for key, colour in (("loss_d", "tab:blue"), ("loss_g", "tab:orange")):

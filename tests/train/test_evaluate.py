@@ -26,8 +26,11 @@ def exported(tiny_run, tiny_data_dir, tmp_path_factory):
 
 
 def config(run_dir, data_dir, **more) -> EvaluateConfig:
+    # No classifier metrics here (tests/train/metrics/test_domain.py has them): with the shipped
+    # models/fmnist_classifier.pt they would cost ~10 s per call on 10,000 generated images.
     return EvaluateConfig(**{"run_dir": run_dir, "data_dir": data_dir, "accuracy_samples": 30,
-                             "fid_samples": 0, "device": "cpu", "progress": False, **more})
+                             "fid_samples": 0, "domain_samples": 0, "device": "cpu",
+                             "progress": False, **more})
 
 
 def test_pytorch_and_onnx_agree_and_eval_json_is_written(run_copy, tiny_data_dir, exported):
@@ -44,7 +47,8 @@ def test_pytorch_and_onnx_agree_and_eval_json_is_written(run_copy, tiny_data_dir
 
 def test_onnx_is_skipped_with_a_note_when_the_model_is_missing(run_copy, tiny_data_dir, capsys):
     assert main(["--run-dir", str(run_copy), "--data-dir", str(tiny_data_dir), "--fid-samples", "0",
-                 "--accuracy-samples", "10", "--device", "cpu", "--no-progress"]) == 0
+                 "--accuracy-samples", "10", "--domain-samples", "0", "--device", "cpu",
+                 "--no-progress"]) == 0
     acc = json.loads((run_copy / "eval.json").read_text())["discriminator_accuracy"]
     assert "onnx" not in acc and "no exported model" in acc["onnx_note"]
     assert "FID skipped" in capsys.readouterr().out

@@ -1,0 +1,109 @@
+"""`python -m train.domain_fid`: add the fast domain FID to a run's metrics.jsonl afterwards.
+
+    python -m train.domain_fid --run-dir runs/fmnist-cgan            # every 5th epoch checkpoint
+    python -m train.domain_fid --run-dir runs/fmnist-cgan --every 1  # every epoch checkpoint
+
+For runs trained without the monitor (train/monitor.py), e.g. before it existed. The monitor's
+measurement depends only on the generator's weights at the end of the epoch, which
+checkpoints/epoch_NNN.pt holds, so the rows written here are the ones training would have
+logged (same noise, same samples, same classifier). Epochs that already have a domain FID row
+are skipped. Run it when no training is writing to the run.
+
+No `from __future__ import annotations` (argparse-dataclass needs real types).
+"""
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from argparse_dataclass import ArgumentParser
+
+from .checkpoint import load_checkpoint, networks_from_checkpoint
+from .config import TrainConfig
+from .errors import TrainError
+from .monitor import DomainFID, domain_rows
+from .rundir import RunDir
+from .trainer import pick_device
+
+DEFAULTS = TrainConfig()
+
+
+@dataclass
+class DomainFIDConfig:
+    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata={
+        "help": "run directory with checkpoints/epoch_NNN.pt and metrics.jsonl"})
+    every: int = field(default=DEFAULTS.domain_fid_every, metadata={
+        "help": "measure the checkpoints of every N-th epoch"})
+    samples: int = field(default=DEFAULTS.domain_fid_samples, metadata={
+        "help": "generated images (balanced classes) per measurement"})
+    classifier: Path = field(default=DEFAULTS.domain_fid_classifier, metadata={
+        "help": "the FashionMNIST classifier (python -m train.classifier)"})
+    data_dir: Optional[Path] = field(default=None, metadata={
+        "help": "FashionMNIST folder (as in python -m train)"})
+    device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata={
+        "help": "where to run the generator"})
+
+
+def epoch_checkpoints(run: RunDir, every: int) -> list[tuple[int, Path]]:
+    """(epoch, path) of checkpoints/epoch_NNN.pt with NNN a multiple of `every`, in order."""
+    found = []
+    for path in run.checkpoints.glob("epoch_*.pt"):
+        match = re.fullmatch(r"epoch_(\d+)\.pt", path.name)
+        if match and int(match[1]) % every == 0:
+            found.append((int(match[1]), path))
+    return sorted(found)
+
+
+def backfill(config: DomainFIDConfig) -> list[dict]:
+    """Measure the missing epochs and merge their rows into metrics.jsonl; returns the new rows."""
+    if config.every < 1 or config.samples < 2:
+        raise TrainError(f"--every must be >= 1 and --samples >= 2 "
+                         f"(got {config.every}, {config.samples})")
+    run = RunDir(config.run_dir)
+    if not run.metrics.is_file():
+        raise TrainError(f"no {run.metrics}: nothing to add to")
+    checkpoints = epoch_checkpoints(run, config.every)
+    if not checkpoints:
+        raise TrainError(f"no checkpoints/epoch_NNN.pt with NNN a multiple of {config.every} "
+                         f"in {run.root}")
+    if not Path(config.classifier).is_file():
+        raise TrainError(f"no classifier at {config.classifier} "
+                         "(train one with python -m train.classifier)")
+    monitor = DomainFID(config.classifier, config.data_dir, config.samples)
+    device = pick_device(config.device)
+    rows = run.read_metrics()
+    done, new = {r["step"] for r in domain_rows(rows)}, []
+    for epoch, path in checkpoints:
+        checkpoint = load_checkpoint(path)
+        if checkpoint["step"] in done:
+            continue
+        generator, _, _ = networks_from_checkpoint(checkpoint)
+        measured = monitor.measure(generator.to(device), device)
+        new.append({"step": checkpoint["step"], "epoch": epoch, **measured})
+        print(f"epoch {epoch} (step {checkpoint['step']}): domain FID {new[-1]['domain_fid']:.3f}")
+    merged = sorted(rows + new, key=lambda r: (r["step"], "domain_fid" in r))  # stable
+    tmp = run.metrics.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in merged))
+    os.replace(tmp, run.metrics)
+    return new
+
+
+def main(argv=None) -> int:
+    parser = ArgumentParser(DomainFIDConfig, prog="python -m train.domain_fid",
+                            description="Add the classifier-feature (domain) FID of a run's epoch "
+                                        "checkpoints to its metrics.jsonl.")
+    config = parser.parse_args(argv)
+    try:
+        new = backfill(config)
+    except TrainError as e:
+        print(f"domain_fid: {e}", file=sys.stderr)
+        return 1
+    print(f"added {len(new)} domain FID row(s) to {RunDir(config.run_dir).metrics}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
