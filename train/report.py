@@ -1,12 +1,18 @@
 """`python -m train.report`: write RUN_DIR/REPORT.md from the run's files, and only from them.
 
-Inputs: config.json, metrics.jsonl, eval.json, loss_curves.png, samples/epoch_*.png, pairs.png.
-A missing input, or an eval.json older than the training it describes, is an error naming the
-file: the report never shows numbers that are not in those files.
+Inputs: config.json, metrics.jsonl, eval.json, loss_curves.png, samples/epoch_*.png, pairs.png,
+and docs/published_fid.json (published Fashion-MNIST FIDs with their sources). A missing input,
+or an eval.json older than the training it describes, is an error naming the file: the report
+never shows numbers that are not in those files.
+
+    python -m train.report --run-dir runs/fmnist-cgan                      # RUN_DIR/REPORT.md
+    python -m train.report --run-dir runs/fmnist-cgan --out docs/report.md --figures-dir docs/figures
 No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import json
 import os
+import re
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +21,11 @@ from typing import Optional
 from argparse_dataclass import ArgumentParser
 
 from .errors import ReportError, TrainError
+from .monitor import domain_rows, step_rows
 from .rundir import RunDir
 
 EPOCH_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "class_accuracy")
-PUBLISHED_NOTE = ("Published Fashion-MNIST FIDs are not listed beside ours: none has been checked "
-                  "against its source yet, and FIDs of 28×28 images depend on the resize, the "
-                  "Inception port and the sample sizes, so only like-for-like numbers compare.")
+PUBLISHED_FID = Path(__file__).resolve().parent.parent / "docs" / "published_fid.json"
 
 
 @dataclass
@@ -29,6 +34,11 @@ class ReportConfig:
         "help": "run directory with config.json, metrics.jsonl, eval.json and the figures"})
     out: Optional[Path] = field(default=None, metadata={
         "help": "where to write the report (default RUN_DIR/REPORT.md)"})
+    figures_dir: Optional[Path] = field(default=None, metadata={
+        "help": "copy the figures here and link them from the report (for a report outside the "
+                "run dir, e.g. --out docs/report.md --figures-dir docs/figures)"})
+    published: Path = field(default=PUBLISHED_FID, metadata={
+        "help": "published Fashion-MNIST FIDs with their sources, shown beside ours"})
 
 
 @dataclass
@@ -37,6 +47,7 @@ class ReportInputs:
     rows: list
     evaluation: dict
     sample_grids: list  # paths relative to the run dir, in epoch order
+    published: dict
 
 
 def _read_json(path: Path):
@@ -60,7 +71,7 @@ def _read_rows(path: Path) -> list:
     return rows
 
 
-def load_inputs(run_dir: Path) -> ReportInputs:
+def load_inputs(run_dir: Path, published: Path = PUBLISHED_FID) -> ReportInputs:
     """Read every input, failing on the first missing or stale one."""
     run = RunDir(run_dir)
     for figure in (run.loss_curves, run.pairs):
@@ -71,7 +82,8 @@ def load_inputs(run_dir: Path) -> ReportInputs:
         raise ReportError(f"missing input {run.samples / 'epoch_*.png'}")
     inputs = ReportInputs(_read_json(run.config), _read_rows(run.metrics),
                           _read_json(run.root / "eval.json"),
-                          [g.relative_to(run.root).as_posix() for g in grids])
+                          [g.relative_to(run.root).as_posix() for g in grids],
+                          _read_json(Path(published)))
     last_step = max(r["step"] for r in inputs.rows)
     if inputs.evaluation.get("step", -1) < last_step:
         raise ReportError(f"{run.root / 'eval.json'} is for step {inputs.evaluation.get('step')} "
@@ -101,6 +113,7 @@ def table(header: list, rows: list) -> list[str]:
 
 
 def training_section(config: dict, rows: list) -> list[str]:
+    rows = step_rows(rows)
     keys = ("epochs", "max_steps", "batch_size", "latent_dim", "width", "lr_g", "lr_d",
             "beta1", "beta2", "class_weight", "seed")
     out = ["## Training", "", *table(["setting", "value"], [[k, str(config.get(k))] for k in keys]), "",
@@ -113,6 +126,22 @@ def training_section(config: dict, rows: list) -> list[str]:
     return out + ["", "`d_accuracy` is the discriminator's real-vs-generated accuracy on each "
                       "training batch (before its update); `d_real`, `d_fake` its mean sigmoid output.",
                   "", "![loss curves](loss_curves.png)", ""]
+
+
+def domain_history_section(rows: list) -> list[str]:
+    """The domain FID logged during training (train/monitor.py), when metrics.jsonl has it."""
+    logged = domain_rows(rows)
+    out = ["## Domain FID during training", ""]
+    if not logged:
+        return out + ["metrics.jsonl has no `domain_fid` rows (trained without the monitor; "
+                      "`python -m train.domain_fid --run-dir RUN_DIR` adds them from the epoch "
+                      "checkpoints).", ""]
+    out += table(["epoch", "step", "domain FID", "generated images"],
+                 [[r["epoch"], r["step"], round(r["domain_fid"], 3), r["domain_fid_samples"]]
+                  for r in logged])
+    return out + ["", "FID in the feature space of the project's FashionMNIST classifier, generated "
+                      "images (balanced classes, the same noise every time) vs the 10,000 test "
+                      "images; lower is closer. Source: the `domain_fid` rows of metrics.jsonl.", ""]
 
 
 def figures_section(grids: list) -> list[str]:
@@ -160,7 +189,23 @@ def discriminator_section(evaluation: dict) -> list[str]:
     return out
 
 
-def fid_section(evaluation: dict) -> list[str]:
+def published_table(published: dict) -> list[str]:
+    """Published FIDs beside ours, each with its source and protocol (docs/published_fid.json)."""
+    try:
+        sources, entries = published["sources"], published["entries"]
+        rows = [[e["model"], f"{e['fid']} ± {e['plus_minus']}" if e.get("plus_minus") is not None
+                 else str(e["fid"]), f"[{e['source']}]"] for e in entries]
+        notes = [f"- [{key}] {src['citation']}, <{src['url']}>. Protocol: {src['protocol']}."
+                 + (f" Read in: {src['read_in']}" if src.get("read_in") else "")
+                 for key, src in sources.items()]
+    except (KeyError, TypeError) as e:
+        raise ReportError(f"published FID file lacks a field: {e}") from e
+    title = published.get("title", "Published FIDs")
+    caveat = f"**{published['caveat']}**" if published.get("caveat") else ""
+    return [f"### {title}", "", *table(["model", "FID", "source"], rows), "", *notes, "", caveat, ""]
+
+
+def fid_section(evaluation: dict, published: dict) -> list[str]:
     fid = evaluation["fid"]
     out = ["## FID", ""]
     if "fid" in fid:
@@ -170,7 +215,7 @@ def fid_section(evaluation: dict) -> list[str]:
                     "compare only numbers with the same sample sizes."]
     else:
         out += [f"Not computed: {fid['skipped']}."]
-    return out + ["", PUBLISHED_NOTE, ""]
+    return out + [""] + published_table(published)
 
 
 def domain_section(evaluation: dict) -> list[str]:
@@ -198,22 +243,49 @@ def domain_section(evaluation: dict) -> list[str]:
     return out + [""]
 
 
+EVALUATE_FLAGS = ("run_dir", "model", "accuracy_samples", "fid_samples", "fid_real_samples",
+                  "domain_samples", "seed")
+
+
+def evaluate_command(evaluation: dict) -> str:
+    """The `python -m train.evaluate` command line that wrote eval.json (from its config)."""
+    config = evaluation.get("config", {})
+    flags = [f"--{k.replace('_', '-')} {config[k]}" for k in EVALUATE_FLAGS if config.get(k) is not None]
+    return " ".join(["python -m train.evaluate", *flags])
+
+
 def render(inputs: ReportInputs) -> str:
     evaluation = inputs.evaluation
     head = [f"# Report: {inputs.config.get('run_dir', '')}", "",
             f"Checkpoint step {evaluation['step']}, evaluated {evaluation['date']} on "
-            f"{evaluation['device']}. Every number below is read from config.json, metrics.jsonl "
-            "and eval.json in this folder; regenerate with `python -m train.report`.", ""]
-    body = (training_section(inputs.config, inputs.rows) + figures_section(inputs.sample_grids)
-            + discriminator_section(evaluation) + fid_section(evaluation)
-            + domain_section(evaluation))
+            f"{evaluation['device']}. Every number below is read from the run's config.json, "
+            "metrics.jsonl and eval.json, written by:", "", "```",
+            f"{evaluate_command(evaluation)}",
+            f"python -m train.report --run-dir {inputs.config.get('run_dir', 'RUN_DIR')}", "```", ""]
+    body = (training_section(inputs.config, inputs.rows) + domain_history_section(inputs.rows)
+            + figures_section(inputs.sample_grids) + discriminator_section(evaluation)
+            + fid_section(evaluation, inputs.published) + domain_section(evaluation))
     return "\n".join(head + body)
+
+
+def relink_figures(text: str, run_dir: Path, out: Path, figures_dir: Path) -> str:
+    """Copy every image the report links (paths relative to the run dir) into figures_dir and
+    point the links there, relative to the report's own folder."""
+    def move(match) -> str:
+        source = Path(run_dir) / match[2]
+        target = Path(figures_dir) / match[2].replace("/", "_")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return f"![{match[1]}]({Path(os.path.relpath(target, out.parent)).as_posix()})"
+    return re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", move, text)
 
 
 def write_report(config: ReportConfig) -> Path:
     """Render RUN_DIR/REPORT.md (or config.out) atomically; returns its path."""
-    text = render(load_inputs(config.run_dir))
-    out = config.out or Path(config.run_dir) / "REPORT.md"
+    text = render(load_inputs(config.run_dir, config.published))
+    out = Path(config.out or Path(config.run_dir) / "REPORT.md")
+    if config.figures_dir is not None:
+        text = relink_figures(text, config.run_dir, out, config.figures_dir)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, out)

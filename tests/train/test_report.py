@@ -1,19 +1,20 @@
 """python -m train.report: built from the run's files, failing loudly when one is missing."""
 import json
+import re
 import shutil
 
 import pytest
 
 from train.errors import ReportError
 from train.evaluate import EvaluateConfig, evaluate_run
-from train.report import ReportConfig, epoch_means, main, write_report
+from train.report import PUBLISHED_FID, ReportConfig, epoch_means, main, write_report
 
 
 @pytest.fixture(scope="module")
 def evaluated(tiny_run, tiny_data_dir, tmp_path_factory):
     run = shutil.copytree(tiny_run, tmp_path_factory.mktemp("report") / "run")
     evaluate_run(EvaluateConfig(run_dir=run, data_dir=tiny_data_dir, accuracy_samples=20,
-                                fid_samples=0, device="cpu", progress=False))
+                                fid_samples=0, domain_samples=0, device="cpu", progress=False))
     return run
 
 
@@ -57,3 +58,57 @@ def test_epoch_means():
             {"step": 3, "epoch": 2, "loss_d": 5.0}]
     assert epoch_means(rows) == [{"epoch": 1, "last_step": 2, "loss_d": 2.0},
                                  {"epoch": 2, "last_step": 3, "loss_d": 5.0}]
+
+
+def test_domain_fid_rows_are_shown_and_kept_out_of_the_epoch_means(run):
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": 4, "epoch": 1, "domain_fid": 12.3456, "domain_fid_samples": 50,
+                            "domain_fid_seconds": 0.1}) + "\n")
+    text = write_report(ReportConfig(run_dir=run)).read_text()
+    assert "| 1 | 4 | 12.346 | 50 |" in text
+    assert "4 logged steps" in text  # the domain row is not a training step
+
+
+def test_without_domain_fid_rows_the_report_says_how_to_add_them(run):
+    assert "python -m train.domain_fid" in write_report(ReportConfig(run_dir=run)).read_text()
+
+
+def test_published_fids_come_from_the_data_file_with_their_sources(run, tmp_path):
+    published = {"title": "Some FIDs", "caveat": "Not like-for-like.",
+                 "sources": {"x2020": {"citation": "A. Author. A paper. 2020", "url": "https://e.x/1",
+                                       "protocol": "10k vs 10k"}},
+                 "entries": [{"model": "NS GAN", "fid": 26.5, "plus_minus": 1.6, "source": "x2020"}]}
+    (tmp_path / "published.json").write_text(json.dumps(published))
+    text = write_report(ReportConfig(run_dir=run, published=tmp_path / "published.json")).read_text()
+    assert "| NS GAN | 26.5 ± 1.6 | [x2020] |" in text
+    assert "- [x2020] A. Author. A paper. 2020, <https://e.x/1>. Protocol: 10k vs 10k." in text
+    assert "**Not like-for-like.**" in text
+
+
+def test_the_shipped_published_fid_file_names_a_source_for_every_entry():
+    published = json.loads(PUBLISHED_FID.read_text())
+    assert published["entries"] and published["caveat"]
+    for entry in published["entries"]:
+        source = published["sources"][entry["source"]]
+        assert source["url"].startswith("https://") and source["protocol"]
+
+
+def test_a_missing_published_fid_file_fails_naming_it(run, tmp_path):
+    with pytest.raises(ReportError, match="missing input .*absent.json"):
+        write_report(ReportConfig(run_dir=run, published=tmp_path / "absent.json"))
+
+
+def test_the_report_names_the_commands_that_wrote_its_numbers(run):
+    text = write_report(ReportConfig(run_dir=run)).read_text()
+    evaluated_dir = json.loads((run / "eval.json").read_text())["config"]["run_dir"]
+    assert (f"python -m train.evaluate --run-dir {evaluated_dir} --accuracy-samples 20 "
+            "--fid-samples 0 --domain-samples 0 --seed 0") in text
+
+
+def test_figures_dir_copies_the_figures_and_links_them_from_the_report(run, tmp_path):
+    out = tmp_path / "docs" / "report.md"
+    out.parent.mkdir()
+    write_report(ReportConfig(run_dir=run, out=out, figures_dir=tmp_path / "docs" / "figures"))
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", out.read_text())
+    assert "figures/loss_curves.png" in links and "figures/samples_epoch_001.png" in links
+    assert all((out.parent / link).is_file() for link in links)
