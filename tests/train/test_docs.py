@@ -1,0 +1,40 @@
+"""docs/*.md: links into the code point at lines that exist and, for the losses, the right ones."""
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LINK = re.compile(r"\]\((\.\./[^)#]+)(?:#L(\d+)(?:-L(\d+))?)?\)")
+
+
+def code_links():
+    for doc in sorted((REPO / "docs").glob("*.md")):
+        for match in LINK.finditer(doc.read_text()):
+            yield doc.name, match[1], match[2], match[3]
+
+
+@pytest.mark.parametrize("doc, target, first, last", list(code_links()))
+def test_links_from_docs_resolve(doc, target, first, last):
+    path = (REPO / "docs" / target).resolve()
+    assert path.exists(), f"{doc} links to missing {target}"
+    if first:
+        assert int(last or first) <= len(path.read_text().splitlines()), f"{doc}: {target}#L{first}"
+
+
+def lines(path: str, first: int, last: int) -> str:
+    return "\n".join((REPO / path).read_text().splitlines()[first - 1:last])
+
+
+@pytest.mark.parametrize("anchor, expected", [
+    ("L15-L16", ["binary_cross_entropy_with_logits(real_logit, torch.ones_like",
+                 "binary_cross_entropy_with_logits(fake_logit, torch.zeros_like"]),
+    ("L17", ["class_weight * F.cross_entropy(real_class_logits, real_labels)"]),
+    ("L24", ["binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))"]),
+    ("L25", ["class_weight * F.cross_entropy(fake_class_logits, fake_labels)"]),
+])
+def test_losses_md_points_at_the_lines_that_implement_each_term(anchor, expected):
+    assert f"../train/losses.py#{anchor}" in (REPO / "docs" / "losses.md").read_text()
+    first, last = (int(n) for n in re.findall(r"\d+", anchor) * (2 if "-" not in anchor else 1))
+    text = lines("train/losses.py", first, last)
+    assert all(piece in text for piece in expected), text
