@@ -17,17 +17,26 @@ CHECKPOINT_VERSION = 1
 
 
 def save_checkpoint(checkpoint: dict, path: Path) -> None:
-    """Write `checkpoint` to `path` so that `path` is always either the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write `checkpoint` to `path` so that `path` is always either the old or the new file.
+
+    A failed write (a full disk: OSError, or RuntimeError from torch's zip writer) raises
+    CheckpointError and leaves the old file in place.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise CheckpointError(f"cannot write checkpoint {path}: {e}") from e
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save({**checkpoint, "version": CHECKPOINT_VERSION}, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, (OSError, RuntimeError)):
+            raise CheckpointError(f"cannot write checkpoint {path}: {e}") from e
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
     try:

@@ -34,8 +34,11 @@ def test_save_replaces_and_leaves_no_temp_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["latest.pt"]
 
 
-@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
-def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch, error):
+@pytest.mark.parametrize("error, raised", [
+    (OSError(28, "No space left on device"), CheckpointError),
+    (RuntimeError("PytorchStreamWriter failed writing file data/0"), CheckpointError),
+    (KeyboardInterrupt(), KeyboardInterrupt)])
+def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch, error, raised):
     path = tmp_path / "latest.pt"
     save_checkpoint(make_checkpoint(step=1), path)
     old_bytes = path.read_bytes()
@@ -45,8 +48,10 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch, error):
         raise error
 
     monkeypatch.setattr(torch, "save", failing_save)
-    with pytest.raises(type(error)):
+    with pytest.raises(raised) as caught:
         save_checkpoint(make_checkpoint(step=2), path)
+    if raised is CheckpointError:  # a full disk mid-run: a message, not a traceback
+        assert str(caught.value) == f"cannot write checkpoint {path}: {error}"
     monkeypatch.undo()
     assert path.read_bytes() == old_bytes
     assert load_checkpoint(path)["step"] == 1

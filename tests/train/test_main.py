@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import train.__main__ as cli
 from train.checkpoint import load_checkpoint
@@ -66,3 +67,17 @@ def test_main_rejects_a_bad_device_with_exit_2(capsys):
         cli.main(["--device", "tpu"])
     assert exit.value.code == 2
     assert "invalid choice: 'tpu'" in capsys.readouterr().err
+
+
+def test_main_reports_a_full_disk_mid_run_with_exit_1(tmp_path, fmnist_dir, monkeypatch, capsys):
+    def disk_full(obj, f, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    run_dir = tmp_path / "run"
+    assert cli.main(["--data-dir", str(fmnist_dir), "--run-dir", str(run_dir), "--max-steps", "1",
+                     *SMALL]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"train: cannot write checkpoint {run_dir / 'checkpoints'}")
+    assert "No space left on device" in err and "Traceback" not in err
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == []  # no half-written file
