@@ -41,8 +41,9 @@ class RunDir:
             raise TrainError(f"cannot create run directory {self.root}: {e}") from e
         for stale in self.checkpoints.glob(".*.tmp"):  # a save cut short by a kill
             stale.unlink(missing_ok=True)
-        if not os.access(self.root, os.W_OK):
-            raise TrainError(f"run directory {self.root} is not writable")
+        for folder in (self.root, self.checkpoints, self.samples):
+            if not os.access(folder, os.W_OK):
+                raise TrainError(f"run directory folder {folder} is not writable")
         free = shutil.disk_usage(self.root).free
         if free < MIN_FREE_BYTES:
             raise TrainError(f"only {free / 2**20:.0f} MiB free under {self.root}; "

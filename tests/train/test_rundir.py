@@ -1,4 +1,7 @@
 import json
+import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +95,22 @@ def test_prepare_removes_checkpoint_temp_files_left_by_a_kill(tmp_path):
     run.prepare(resume=True)
     assert sorted(p.name for p in run.checkpoints.iterdir()) == ["latest.pt"]
     assert run.latest.read_bytes() == b"the checkpoint"
+
+
+@pytest.mark.parametrize("folder", ["", "checkpoints", "samples"])
+def test_prepare_refuses_a_folder_it_cannot_write(tmp_path, monkeypatch, folder):
+    """Checked up front, not at the first save an epoch later. As root (which may write
+    anywhere) os.access is made to give the answer anyone else would get."""
+    run = RunDir(tmp_path / "run")
+    blocked = run.root / folder
+    blocked.mkdir(parents=True)
+    blocked.chmod(0o500)
+    if os.access(blocked, os.W_OK):
+        real_access = os.access
+        monkeypatch.setattr(rundir.os, "access", lambda path, mode: (
+            Path(path) != blocked and real_access(path, mode)))
+    try:
+        with pytest.raises(TrainError, match=f"cannot create run directory|{re.escape(str(blocked))} is not"):
+            run.prepare(resume=False)
+    finally:
+        blocked.chmod(0o700)
