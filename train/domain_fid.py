@@ -6,8 +6,8 @@
 For runs trained without the monitor (train/monitor.py), e.g. before it existed. The monitor's
 measurement depends only on the generator's weights at the end of the epoch, which
 checkpoints/epoch_NNN.pt holds, so the rows written here are the ones training would have
-logged (same noise, same samples, same classifier). Epochs that already have a domain FID row
-are skipped. Run it when no training is writing to the run.
+logged (same noise, same samples, same classifier); each row names its checkpoint in
+"domain_fid_from". Epochs that already have a domain FID row are skipped. Run it when no training is writing to the run.
 
 No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
@@ -82,7 +82,8 @@ def backfill(config: DomainFIDConfig) -> list[dict]:
             continue
         generator, _, _ = networks_from_checkpoint(checkpoint)
         measured = monitor.measure(generator.to(device), device)
-        new.append({"step": checkpoint["step"], "epoch": epoch, **measured})
+        new.append({"step": checkpoint["step"], "epoch": epoch, **measured,
+                    "domain_fid_from": path.relative_to(run.root).as_posix()})
         print(f"epoch {epoch} (step {checkpoint['step']}): domain FID {new[-1]['domain_fid']:.3f}")
     merged = sorted(rows + new, key=lambda r: (r["step"], "domain_fid" in r))  # stable
     tmp = run.metrics.with_suffix(".jsonl.tmp")

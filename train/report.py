@@ -139,9 +139,15 @@ def domain_history_section(rows: list) -> list[str]:
     out += table(["epoch", "step", "domain FID", "generated images"],
                  [[r["epoch"], r["step"], round(r["domain_fid"], 3), r["domain_fid_samples"]]
                   for r in logged])
+    backfilled = sorted({r["epoch"] for r in logged if "domain_fid_from" in r})
+    how = (f" The rows of epoch(s) {', '.join(map(str, backfilled))} were computed after "
+           "training from checkpoints/epoch_NNN.pt by `python -m train.domain_fid` (the same "
+           "measurement)."
+           if backfilled else "")
     return out + ["", "FID in the feature space of the project's FashionMNIST classifier, generated "
                       "images (balanced classes, the same noise every time) vs the 10,000 test "
-                      "images; lower is closer. Source: the `domain_fid` rows of metrics.jsonl.", ""]
+                      "images; lower is closer. Source: the `domain_fid` rows of metrics.jsonl."
+                  + how, ""]
 
 
 def figures_section(grids: list) -> list[str]:

@@ -138,6 +138,8 @@ def test_backfill_writes_what_training_would_have_logged(tmp_path, data_dir, cla
     assert [r["domain_fid"] for r in domain_rows(rows)] == pytest.approx(
         [r["domain_fid"] for r in expected], rel=1e-6)
     assert [r["step"] for r in rows] == [1, 2, 3, 4, 4, 5, 6, 7, 8, 8]
+    assert [r["domain_fid_from"] for r in domain_rows(rows)] == ["checkpoints/epoch_001.pt",
+                                                                 "checkpoints/epoch_002.pt"]
     assert domain_fid.backfill(domain_fid.DomainFIDConfig(
         run_dir=run_dir, every=1, samples=SAMPLES, classifier=classifier, data_dir=data_dir,
         device="cpu")) == []  # nothing left to add

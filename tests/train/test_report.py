@@ -67,6 +67,15 @@ def test_domain_fid_rows_are_shown_and_kept_out_of_the_epoch_means(run):
     text = write_report(ReportConfig(run_dir=run)).read_text()
     assert "| 1 | 4 | 12.346 | 50 |" in text
     assert "4 logged steps" in text  # the domain row is not a training step
+    assert "computed after training" not in text
+
+
+def test_backfilled_domain_fid_rows_name_the_command(run):
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": 4, "epoch": 1, "domain_fid": 1.0, "domain_fid_samples": 50,
+                            "domain_fid_from": "checkpoints/epoch_001.pt"}) + "\n")
+    text = write_report(ReportConfig(run_dir=run)).read_text()
+    assert "epoch(s) 1 were computed after training" in text and "python -m train.domain_fid" in text
 
 
 def test_without_domain_fid_rows_the_report_says_how_to_add_them(run):
