@@ -39,6 +39,14 @@ class TrainConfig:
     beta2: float = field(default=0.999, metadata=_help("Adam beta2 for both networks"))
     class_weight: float = field(default=1.0, metadata=_help(
         "weight of the auxiliary classification loss (AC-GAN) in both losses"))
+    loss: Literal["ns", "hinge", "wgan-gp"] = field(default="ns", metadata=_help(
+        "adversarial loss (docs/losses.md): ns = non-saturating BCE, hinge, or wgan-gp = "
+        "Wasserstein with gradient penalty; the AC-GAN class term is added to each"))
+    critic_steps: int = field(default=1, metadata=_help(
+        "discriminator updates per generator update, each against new generated images and "
+        "the step's real batch (WGAN-GP commonly uses 5)"))
+    gp_weight: float = field(default=10.0, metadata=_help(
+        "weight of the gradient penalty with --loss wgan-gp"))
     # Running
     device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata=_help(
         "where to train; auto picks CUDA when present"))

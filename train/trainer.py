@@ -16,7 +16,7 @@ from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import ImageSet, load_fashion_mnist, to_model_range, to_uint8
 from .errors import DivergenceError, TrainError
-from .losses import discriminator_loss, generator_loss
+from .losses import LOSSES, gradient_penalty
 from .monitor import DomainFID, is_due
 from .networks import Discriminator, Generator, build_networks
 from .rundir import RunDir
@@ -85,32 +85,63 @@ def restore_state(config: TrainConfig, num_classes: int, device: torch.device, r
     return state
 
 
-def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
-               config: TrainConfig, autocast) -> dict:
-    """One discriminator update then one generator update; returns the batch's statistics."""
-    g, d = state.generator, state.discriminator
+def draw_fakes(state: TrainState, config: TrainConfig, n: int,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise z and labels y for n generated images, from the saved noise RNG."""
+    noise = torch.randn(n, config.latent_dim, device=device, generator=state.noise_rng)
+    labels = torch.randint(0, state.generator.num_classes, (n,), device=device, generator=state.noise_rng)
+    return noise, labels
+
+
+def discriminator_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
+                       config: TrainConfig, autocast, keep_graph: bool) -> tuple:
+    """One D update against freshly generated images; returns them (with G's graph when
+    keep_graph, for the generator step) and what the statistics need."""
+    g, d, loss = state.generator, state.discriminator, LOSSES[config.loss]
     n = len(real)
-    noise = torch.randn(n, config.latent_dim, device=real.device, generator=state.noise_rng)
-    fake_labels = torch.randint(0, g.num_classes, (n,), device=real.device, generator=state.noise_rng)
-    with autocast():
+    noise, fake_labels = draw_fakes(state, config, n, real.device)
+    with autocast(), torch.set_grad_enabled(keep_graph):
         fake = g(noise, fake_labels)
-        # (1) Update D: maximise log D(x) + log(1 - D(G(z,y))) + log C(y|x) (losses.py).
+    with autocast():
+        # (1) Update D: maximise the --loss objective (losses.py, docs/losses.md), e.g. for ns
+        # log D(x) + log(1 - D(G(z,y))) + log C(y|x); hinge: min(0, -1 + D(x)) + min(0, -1 -
+        # D(G(z,y))) + log C(y|x); wgan-gp: D(x) - D(G(z,y)) - gp_weight * penalty + log C(y|x).
         # Real and generated go through D as one batch: one pass instead of two. D has no
         # BatchNorm, so no statistic is shared between the halves.
         logits, class_logits = d(torch.cat([real, fake.detach()]))
         real_logit, fake_logit, real_class_logits = logits[:n], logits[n:], class_logits[:n]
-        loss_d = discriminator_loss(real_logit, fake_logit, real_class_logits, labels, config.class_weight)
+        loss_d = loss.discriminator(real_logit, fake_logit, real_class_logits, labels, config.class_weight)
+    if loss.gradient_penalty:
+        epsilon = torch.rand(n, device=real.device, generator=state.noise_rng)
+        loss_d = loss_d + config.gp_weight * gradient_penalty(lambda x: d(x)[0], real, fake.detach(), epsilon)
     state.opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     state.opt_d.step()
+    return fake, fake_labels, (loss_d, real_logit, fake_logit, real_class_logits)
+
+
+def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
+               config: TrainConfig, autocast) -> dict:
+    """--critic-steps discriminator updates (each against new generated images, all on this
+    real batch), then one generator update; returns the batch's statistics."""
+    for critic_step in range(config.critic_steps):
+        last = critic_step == config.critic_steps - 1
+        fake, fake_labels, d_out = discriminator_step(state, real, labels, config, autocast, last)
     with autocast():
-        # (2) Update G: maximise log D(G(z,y)) + log C(y|G(z,y)) (non-saturating).
-        fake_logit_after, fake_class_logits = d(fake)
-        loss_g = generator_loss(fake_logit_after, fake_class_logits, fake_labels, config.class_weight)
+        # (2) Update G: maximise log D(G(z,y)) + log C(y|G(z,y)) for ns (non-saturating);
+        # D(G(z,y)) + log C(y|G(z,y)) for hinge and wgan-gp. D is the one just updated.
+        fake_logit_after, fake_class_logits = state.discriminator(fake)
+        loss_g = LOSSES[config.loss].generator(fake_logit_after, fake_class_logits, fake_labels,
+                                               config.class_weight)
     state.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     state.opt_g.step()
     state.step += 1
+    return step_statistics(*d_out, loss_g, labels)
+
+
+def step_statistics(loss_d, real_logit, fake_logit, real_class_logits, loss_g, labels) -> dict:
+    """The metrics.jsonl numbers of one step; d_real and d_fake are sigma(logit) for every loss."""
     stats = torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(real_logit.float()).mean(),
                          torch.sigmoid(fake_logit.float()).mean(),
                          torch.cat([real_logit > 0, fake_logit < 0]).float().mean(),
@@ -219,7 +250,16 @@ def total_steps(config: TrainConfig, steps_per_epoch: int) -> int:
     return total if config.max_steps is None else min(total, config.max_steps)
 
 
+def check_options(config: TrainConfig) -> None:
+    """Refuse option values that cannot train, before anything is written."""
+    if config.critic_steps < 1:
+        raise TrainError(f"--critic-steps must be at least 1, not {config.critic_steps}")
+    if config.gp_weight < 0:
+        raise TrainError(f"--gp-weight must be >= 0, not {config.gp_weight}")
+
+
 def setup(config: TrainConfig):
+    check_options(config)
     device = pick_device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

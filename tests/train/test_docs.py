@@ -27,11 +27,17 @@ def lines(path: str, first: int, last: int) -> str:
 
 
 @pytest.mark.parametrize("anchor, expected", [
-    ("L15-L16", ["binary_cross_entropy_with_logits(real_logit, torch.ones_like",
+    ("L18-L19", ["binary_cross_entropy_with_logits(real_logit, torch.ones_like",
                  "binary_cross_entropy_with_logits(fake_logit, torch.zeros_like"]),
-    ("L17", ["class_weight * F.cross_entropy(real_class_logits, real_labels)"]),
-    ("L24", ["binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))"]),
-    ("L25", ["class_weight * F.cross_entropy(fake_class_logits, fake_labels)"]),
+    ("L20", ["class_weight * F.cross_entropy(real_class_logits, real_labels)"]),
+    ("L27", ["binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))"]),
+    ("L28", ["class_weight * F.cross_entropy(fake_class_logits, fake_labels)"]),
+    ("L38", ["F.relu(1 - real_logit).mean() + F.relu(1 + fake_logit).mean()"]),
+    ("L45", ["-fake_logit.mean() + class_weight * F.cross_entropy(fake_class_logits"]),
+    ("L55", ["fake_logit.mean() - real_logit.mean()"]),
+    ("L65-L68", ["epsilon * real.float() + (1 - epsilon) * fake.float()",
+                 "torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)",
+                 "((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()"]),
 ])
 def test_losses_md_points_at_the_lines_that_implement_each_term(anchor, expected):
     assert f"../train/losses.py#{anchor}" in (REPO / "docs" / "losses.md").read_text()

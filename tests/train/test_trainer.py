@@ -236,14 +236,14 @@ def test_resume_with_another_architecture_names_the_field(make_config, field, va
 # --- divergence and interruption -----------------------------------------------------------
 
 def test_nan_loss_raises_divergence_error_naming_the_step(make_config, monkeypatch, tiny):
-    real_loss = trainer.generator_loss
+    real_loss = trainer.LOSSES["ns"].generator
     calls = []
 
     def nan_from_step_6(*args):
         calls.append(1)
         return real_loss(*args) * (float("nan") if len(calls) >= 6 else 1.0)
 
-    monkeypatch.setattr(trainer, "generator_loss", nan_from_step_6)
+    monkeypatch.setitem(trainer.LOSSES, "ns", trainer.LOSSES["ns"]._replace(generator=nan_from_step_6))
     config = make_config(max_steps=8)
     with pytest.raises(DivergenceError, match="non-finite loss at step 6: loss_d .*, loss_g nan"):
         train(config)
