@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import train
-from train.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.checkpoint import generator_weights, load_checkpoint, networks_from_checkpoint
 from train.data import load_fashion_mnist, to_model_range
 from train.networks import Generator, RealLogit
 
@@ -45,8 +45,10 @@ def discriminator_metadata(base: dict) -> dict:
             "labels": json.dumps(["real", "generated"])}
 
 
-def generator_metadata(base: dict, latent_dim: int) -> dict:
+def generator_metadata(base: dict, latent_dim: int, weights: str) -> dict:
+    """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones)."""
     return {**base, "kind": "generator", "output": "image", "latent_dim": str(latent_dim),
+            "generator_weights": weights,
             "inputs": json.dumps({"noise": "float32 [N, latent_dim] ~ N(0, 1)",
                                   "labels": "int64 [N] class index"})}
 
@@ -118,8 +120,9 @@ def export_run(config: ExportConfig) -> dict:
     d_inputs, g_inputs = parity_inputs(generator, config, train_config.latent_dim)
     jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
             ("generator", GeneratorGraph(generator), g_inputs, "image",
-             generator_metadata(base, train_config.latent_dim))]
+             generator_metadata(base, train_config.latent_dim, generator_weights(checkpoint)))]
     report = {"checkpoint": str(source), "step": checkpoint["step"], "opset": OPSET,
+              "generator_weights": generator_weights(checkpoint),
               "tolerance": config.tolerance, "models": {}}
     with tempfile.TemporaryDirectory(dir=config.out) as tmp_dir:
         written = []

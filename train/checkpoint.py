@@ -70,13 +70,20 @@ def check_compatible(checkpoint: dict, config: TrainConfig, path: Path) -> None:
         raise CheckpointError(f"{path} was trained with another architecture ({'; '.join(differ)})")
 
 
-def networks_from_checkpoint(checkpoint: dict) -> tuple[Generator, Discriminator, TrainConfig]:
-    """Rebuild both networks from the config stored in the checkpoint, in eval mode."""
+def generator_weights(checkpoint: dict) -> str:
+    """Which weights networks_from_checkpoint gives the generator: "ema" (--ema runs) or "raw"."""
+    return "ema" if "ema" in checkpoint else "raw"
+
+
+def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Generator, Discriminator, TrainConfig]:
+    """Rebuild both networks from the config stored in the checkpoint, in eval mode. The
+    generator carries the EMA weights when the run kept them (--ema), unless ema=False."""
     config = TrainConfig.from_json(checkpoint["config"])
     generator, discriminator = build_networks(config.latent_dim, config.width,
                                               len(checkpoint["class_names"]))
+    use_ema = ema and generator_weights(checkpoint) == "ema"
     try:
-        generator.load_state_dict(checkpoint["generator"])
+        generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
         discriminator.load_state_dict(checkpoint["discriminator"])
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e

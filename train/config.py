@@ -47,6 +47,9 @@ class TrainConfig:
         "the step's real batch (WGAN-GP commonly uses 5)"))
     gp_weight: float = field(default=10.0, metadata=_help(
         "weight of the gradient penalty with --loss wgan-gp"))
+    ema: float = field(default=0.0, metadata=_help(
+        "decay of an exponential moving average of the generator's weights (e.g. 0.999), used "
+        "for sample grids, the domain FID, generate/evaluate and export; 0 disables"))
     # Running
     device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata=_help(
         "where to train; auto picks CUDA when present"))

@@ -44,7 +44,8 @@ def class_index(spec: Union[str, int], class_names: Sequence[str]) -> int:
 
 
 def load_generator(run_dir: Path, device: torch.device) -> tuple[Generator, dict]:
-    """The run's latest generator in eval mode on `device`, and its checkpoint dict."""
+    """The run's latest generator in eval mode on `device` (its EMA weights when the run kept
+    them, --ema), and its checkpoint dict."""
     checkpoint = load_checkpoint(RunDir(run_dir).latest, map_location="cpu")
     generator, _, _ = networks_from_checkpoint(checkpoint)
     return generator.to(device).eval(), checkpoint

@@ -3,23 +3,27 @@ import contextlib
 import json
 import math
 import os
-import signal
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
-from . import plots
+from . import distributed, plots
 from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import ImageSet, load_fashion_mnist, to_model_range, to_uint8
+from .distributed import SINGLE, Ranks
+from .ema import make_ema, update_ema
 from .errors import DivergenceError, TrainError
 from .losses import LOSSES, gradient_penalty
 from .monitor import DomainFID, is_due
 from .networks import Discriminator, Generator, build_networks
 from .rundir import RunDir
+from .runtime import make_autocast, pick_device, stop_on_sigint
 
 SAMPLES_PER_CLASS = 8  # columns of the sample grids
 
@@ -34,14 +38,23 @@ class TrainState:
     fixed_noise: torch.Tensor    # [classes * SAMPLES_PER_CLASS, latent]: comparable grids
     fixed_labels: torch.Tensor
     step: int = 0
+    ema: Optional[Generator] = None  # --ema: the averaged generator, or None
+    ranks: Ranks = SINGLE            # torchrun: this process's rank (distributed.py)
+    ddp_g: Optional[nn.Module] = None  # torchrun: the DDP wrappers the training passes call
+    ddp_d: Optional[nn.Module] = None
 
+    @property
+    def train_g(self) -> nn.Module:
+        return self.generator if self.ddp_g is None else self.ddp_g
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainError("--device cuda given but PyTorch sees no CUDA device")
-    return torch.device(name)
+    @property
+    def train_d(self) -> nn.Module:
+        return self.discriminator if self.ddp_d is None else self.ddp_d
+
+    @property
+    def sampler(self) -> Generator:
+        """The generator that draws grids and FIDs: the EMA one when there is one."""
+        return self.generator if self.ema is None else self.ema
 
 
 def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> TrainState:
@@ -55,11 +68,13 @@ def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> Tr
     return TrainState(generator, discriminator,
                       torch.optim.Adam(generator.parameters(), config.lr_g, betas=betas),
                       torch.optim.Adam(discriminator.parameters(), config.lr_d, betas=betas),
-                      noise_rng, fixed_noise, fixed_labels)
+                      noise_rng, fixed_noise, fixed_labels,
+                      ema=make_ema(generator) if config.ema > 0 else None)
 
 
 def to_checkpoint(state: TrainState, config: TrainConfig, class_names) -> dict:
-    return {"generator": state.generator.state_dict(), "discriminator": state.discriminator.state_dict(),
+    ema = {} if state.ema is None else {"ema": state.ema.state_dict()}
+    return {**ema, "generator": state.generator.state_dict(), "discriminator": state.discriminator.state_dict(),
             "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
             "step": state.step, "config": config.to_json(), "class_names": list(class_names),
             "noise_rng": state.noise_rng.get_state(), "fixed_noise": state.fixed_noise.cpu(),
@@ -82,22 +97,26 @@ def restore_state(config: TrainConfig, num_classes: int, device: torch.device, r
     state.fixed_noise = checkpoint["fixed_noise"].to(device)
     state.fixed_labels = checkpoint["fixed_labels"].to(device)
     state.step = checkpoint["step"]
+    if state.ema is not None:  # a run that gains --ema on resume starts averaging from here
+        state.ema.load_state_dict(checkpoint.get("ema", checkpoint["generator"]))
     return state
 
 
 def draw_fakes(state: TrainState, config: TrainConfig, n: int,
                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Noise z and labels y for n generated images, from the saved noise RNG."""
+    """Noise z and labels y for this rank's n generated images, from the saved noise RNG. Every
+    rank draws the whole global batch and keeps its slice: the RNG stays the same everywhere."""
+    n = n * state.ranks.world_size
     noise = torch.randn(n, config.latent_dim, device=device, generator=state.noise_rng)
     labels = torch.randint(0, state.generator.num_classes, (n,), device=device, generator=state.noise_rng)
-    return noise, labels
+    return state.ranks.local(noise), state.ranks.local(labels)
 
 
 def discriminator_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
                        config: TrainConfig, autocast, keep_graph: bool) -> tuple:
     """One D update against freshly generated images; returns them (with G's graph when
     keep_graph, for the generator step) and what the statistics need."""
-    g, d, loss = state.generator, state.discriminator, LOSSES[config.loss]
+    g, d, loss = state.train_g, state.train_d, LOSSES[config.loss]
     n = len(real)
     noise, fake_labels = draw_fakes(state, config, n, real.device)
     with autocast(), torch.set_grad_enabled(keep_graph):
@@ -112,8 +131,11 @@ def discriminator_step(state: TrainState, real: torch.Tensor, labels: torch.Tens
         real_logit, fake_logit, real_class_logits = logits[:n], logits[n:], class_logits[:n]
         loss_d = loss.discriminator(real_logit, fake_logit, real_class_logits, labels, config.class_weight)
     if loss.gradient_penalty:
-        epsilon = torch.rand(n, device=real.device, generator=state.noise_rng)
-        loss_d = loss_d + config.gp_weight * gradient_penalty(lambda x: d(x)[0], real, fake.detach(), epsilon)
+        epsilon = torch.rand(n * state.ranks.world_size, device=real.device, generator=state.noise_rng)
+        # Through the plain D: its gradients still reach DDP's all-reduce in backward().
+        critic = lambda x: state.discriminator(x)[0]  # noqa: E731
+        loss_d = loss_d + config.gp_weight * gradient_penalty(critic, real, fake.detach(),
+                                                              state.ranks.local(epsilon))
     state.opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     state.opt_d.step()
@@ -127,7 +149,7 @@ def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
     for critic_step in range(config.critic_steps):
         last = critic_step == config.critic_steps - 1
         fake, fake_labels, d_out = discriminator_step(state, real, labels, config, autocast, last)
-    with autocast():
+    with autocast():  # D's plain module: G's gradients need no all-reduce of D's
         # (2) Update G: maximise log D(G(z,y)) + log C(y|G(z,y)) for ns (non-saturating);
         # D(G(z,y)) + log C(y|G(z,y)) for hinge and wgan-gp. D is the one just updated.
         fake_logit_after, fake_class_logits = state.discriminator(fake)
@@ -136,16 +158,21 @@ def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
     state.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     state.opt_g.step()
+    if state.ema is not None:
+        update_ema(state.ema, state.generator, config.ema)
     state.step += 1
-    return step_statistics(*d_out, loss_g, labels)
+    return step_statistics(*d_out, loss_g, labels, state.ranks)
 
 
-def step_statistics(loss_d, real_logit, fake_logit, real_class_logits, loss_g, labels) -> dict:
-    """The metrics.jsonl numbers of one step; d_real and d_fake are sigma(logit) for every loss."""
+def step_statistics(loss_d, real_logit, fake_logit, real_class_logits, loss_g, labels,
+                    ranks: Ranks) -> dict:
+    """The metrics.jsonl numbers of one step (of the global batch: averaged over ranks);
+    d_real and d_fake are sigma(logit) for every loss."""
     stats = torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(real_logit.float()).mean(),
                          torch.sigmoid(fake_logit.float()).mean(),
                          torch.cat([real_logit > 0, fake_logit < 0]).float().mean(),
-                         (real_class_logits.argmax(1) == labels).float().mean()]).tolist()
+                         (real_class_logits.argmax(1) == labels).float().mean()])
+    stats = distributed.mean_across_ranks(stats, ranks).tolist()
     return dict(zip(("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "class_accuracy"), stats))
 
 
@@ -168,7 +195,7 @@ def epoch_batches(data: ImageSet, config: TrainConfig, epoch: int, device: torch
 
 def write_figures(state: TrainState, data: ImageSet, run: RunDir, epoch: int, final: bool) -> None:
     names = data.class_names
-    grid = generate(state.generator, state.fixed_noise, state.fixed_labels).cpu().numpy()
+    grid = generate(state.sampler, state.fixed_noise, state.fixed_labels).cpu().numpy()
     plots.save_class_grid(grid, names, run.sample_grid(epoch), f"epoch {epoch}, step {state.step}")
     rows = run.read_metrics()
     if rows:
@@ -189,30 +216,6 @@ def save(state: TrainState, config: TrainConfig, data: ImageSet, run: RunDir, ep
     save_checkpoint(checkpoint, run.latest)
 
 
-@contextlib.contextmanager
-def stop_on_sigint():
-    """Turn Ctrl-C into a flag checked between steps, so the checkpoint is never mid-update."""
-    flag = {"stop": False}
-    if not hasattr(signal, "SIGINT") or signal.getsignal(signal.SIGINT) is None:
-        yield flag
-        return
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: flag.update(stop=True))
-    except ValueError:  # not the main thread: leave Ctrl-C alone
-        yield flag
-        return
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def make_autocast(device: torch.device):
-    if device.type == "cuda":
-        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext
-
-
 def epoch_summary(epoch: int, epochs: int, rows: list[dict], seconds: float) -> str:
     mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k not in ("step", "epoch")}
     return (f"epoch {epoch}/{epochs} step {rows[-1]['step']} | loss_d {mean['loss_d']:.3f} "
@@ -224,22 +227,24 @@ def epoch_summary(epoch: int, epochs: int, rows: list[dict], seconds: float) -> 
 def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[dict]:
     """Train on `batches` (the rest of this epoch); returns the epoch's metric rows."""
     rows, first = [], state.step % len(batches)
+    main = state.ranks.is_main  # only rank 0 shows progress and writes metrics.jsonl
     bar = tqdm(batches[first:], desc=f"epoch {epoch}/{config.epochs}", leave=False,
-               disable=not config.progress, dynamic_ncols=True)
-    with open(run.metrics, "a") as metrics_file:
+               disable=not (config.progress and main), dynamic_ncols=True)
+    with open(run.metrics, "a") if main else contextlib.nullcontext() as metrics_file:
         for index in bar:
             started = time.perf_counter()
-            real = to_model_range(data.images[index])
-            stats = train_step(state, real, data.labels[index], config, autocast)
+            mine = state.ranks.local(index)  # this rank's slice of the global batch
+            stats = train_step(state, to_model_range(data.images[mine]), data.labels[mine], config, autocast)
             if not all(math.isfinite(stats[k]) for k in ("loss_d", "loss_g")):
                 raise DivergenceError(f"non-finite loss at step {state.step}: loss_d "
                                       f"{stats['loss_d']}, loss_g {stats['loss_g']}")
             row = {"step": state.step, "epoch": epoch, **stats,
                    "images_per_s": len(index) / (time.perf_counter() - started)}
             rows.append(row)
-            if state.step % config.log_every == 0:
+            if main and state.step % config.log_every == 0:
                 metrics_file.write(json.dumps(row) + "\n")
             bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}", refresh=False)
+            stop["stop"] = distributed.any_rank(stop["stop"], state.ranks)
             if stop["stop"] or state.step >= total_steps(config, len(batches)):
                 break
     return rows
@@ -250,25 +255,31 @@ def total_steps(config: TrainConfig, steps_per_epoch: int) -> int:
     return total if config.max_steps is None else min(total, config.max_steps)
 
 
-def check_options(config: TrainConfig) -> None:
+def check_options(config: TrainConfig, ranks: Ranks) -> None:
     """Refuse option values that cannot train, before anything is written."""
     if config.critic_steps < 1:
         raise TrainError(f"--critic-steps must be at least 1, not {config.critic_steps}")
     if config.gp_weight < 0:
         raise TrainError(f"--gp-weight must be >= 0, not {config.gp_weight}")
+    if not 0 <= config.ema < 1:
+        raise TrainError(f"--ema must be in [0, 1) (0 disables), not {config.ema}")
+    if config.batch_size % ranks.world_size:
+        raise TrainError(f"--batch-size {config.batch_size} (the global batch) does not split "
+                         f"into {ranks.world_size} equal per-rank slices")
 
 
-def setup(config: TrainConfig):
-    check_options(config)
+def setup(config: TrainConfig, ranks: Ranks):
+    check_options(config, ranks)
     device = pick_device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     else:
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // ranks.world_size))
         # Near-zero activations late in training turn denormal; x86 handles those ~100x slower.
         torch.set_flush_denormal(True)
     run = RunDir(config.run_dir)
-    run.prepare(config.resume)
+    if ranks.is_main:
+        run.prepare(config.resume)
     data = load_fashion_mnist("train", config.data_dir)
     if len(data) < config.batch_size:
         raise TrainError(f"--batch-size {config.batch_size} exceeds the {len(data)} training images")
@@ -280,27 +291,48 @@ def log_domain_fid(monitor: DomainFID, state: TrainState, run: RunDir, epoch: in
                    device: torch.device) -> None:
     """Append the fast domain FID of the generator now as its own metrics.jsonl row. Written
     before the epoch's checkpoint, so a resume from an earlier checkpoint drops it (step >)."""
-    row = {"step": state.step, "epoch": epoch, **monitor.measure(state.generator, device)}
+    row = {"step": state.step, "epoch": epoch, **monitor.measure(state.sampler, device)}
     with open(run.metrics, "a") as metrics_file:
         metrics_file.write(json.dumps(row) + "\n")
     tqdm.write(f"epoch {epoch}: domain FID {row['domain_fid']:.3f} ({row['domain_fid_samples']} "
                f"generated vs the test split, {row['domain_fid_seconds']:.1f} s)")
 
 
-def train(config: TrainConfig) -> TrainState:
-    """Train (or resume) the run in config.run_dir; returns the final state."""
-    device, run, data = setup(config)
-    num_classes = len(data.class_names)
+def start(config: TrainConfig, ranks: Ranks, device: torch.device, run: RunDir,
+          num_classes: int) -> TrainState:
+    """The state to train from, new or resumed; rank 0 starts or trims metrics.jsonl."""
     if config.resume:
         state = restore_state(config, num_classes, device, run)
-        run.truncate_metrics(state.step)
     else:
         state = new_state(config, num_classes, device)
-        run.metrics.write_text("")
-    config.save(run.config)
+    if ranks.is_main:
+        if config.resume:
+            run.truncate_metrics(state.step)
+        else:
+            run.metrics.write_text("")
+        config.save(run.config)
+    state.ranks = ranks
+    if ranks.world_size > 1:
+        state.ddp_g, state.ddp_d = distributed.wrap(state.generator, state.discriminator, device)
+    return state
+
+
+def train(config: TrainConfig) -> TrainState:
+    """Train (or resume) the run in config.run_dir; returns the final state. Under torchrun each
+    process calls this and trains its slice of every batch (distributed.py)."""
+    ranks = distributed.init(config.device)
+    try:
+        return train_ranks(config, ranks)
+    finally:
+        distributed.shutdown(ranks)
+
+
+def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
+    device, run, data = setup(config, ranks)
+    state = start(config, ranks, device, run, len(data.class_names))
     steps_per_epoch = len(data) // config.batch_size
     total, autocast = total_steps(config, steps_per_epoch), make_autocast(device)
-    monitor = DomainFID.for_config(config)
+    monitor = DomainFID.for_config(config) if ranks.is_main else None
     with stop_on_sigint() as stop:
         while state.step < total and not stop["stop"]:
             epoch = state.step // steps_per_epoch + 1
@@ -308,6 +340,8 @@ def train(config: TrainConfig) -> TrainState:
             batches = epoch_batches(data, config, epoch, device)
             rows = run_epoch(state, data, batches, config, run, epoch, autocast, stop)
             epoch_done = epoch if state.step % steps_per_epoch == 0 else 0
+            if not ranks.is_main:
+                continue  # rank 0 alone measures, saves and draws
             if monitor is not None and is_due(config, epoch_done):
                 log_domain_fid(monitor, state, run, epoch, device)
             save(state, config, data, run, epoch_done)

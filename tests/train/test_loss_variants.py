@@ -156,7 +156,8 @@ def test_loss_flags_parse():
 
 
 @pytest.mark.parametrize("field, value, message", [("critic_steps", 0, "--critic-steps"),
-                                                   ("gp_weight", -1.0, "--gp-weight")])
+                                                   ("gp_weight", -1.0, "--gp-weight"),
+                                                   ("ema", 1.0, "--ema")])
 def test_bad_option_values_refuse_before_writing(make_config, field, value, message):
     config = make_config(**{field: value})
     with pytest.raises(TrainError, match=message):

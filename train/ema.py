@@ -1,0 +1,28 @@
+"""`--ema DECAY`: an exponential moving average of the generator's weights (issue 6).
+
+After every generator update, each EMA parameter moves a fraction (1 - DECAY) of the way to the
+trained one, and the BatchNorm running statistics are copied as they are: they are statistics of
+the trained generator's activations, not weights to average. The EMA generator is never trained
+and always in eval mode; it draws the sample grids, the domain FID, `python -m train.generate` /
+`evaluate`, and the exported generator (train.checkpoint.networks_from_checkpoint).
+"""
+import copy
+
+import torch
+from torch import nn
+
+
+def make_ema(generator: nn.Module) -> nn.Module:
+    """A frozen copy of the generator, in eval mode, to be moved by update_ema."""
+    ema = copy.deepcopy(generator).eval()
+    ema.requires_grad_(False)
+    return ema
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, generator: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * generator for parameters; buffers copied."""
+    for averaged, trained in zip(ema.parameters(), generator.parameters()):
+        averaged.lerp_(trained, 1.0 - decay)
+    for averaged, trained in zip(ema.buffers(), generator.buffers()):
+        averaged.copy_(trained)
