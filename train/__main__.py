@@ -11,9 +11,9 @@ from .trainer import train
 def main(argv=None) -> int:
     parser = ArgumentParser(TrainConfig, prog="python -m train",
                             description="Train a class-conditional GAN (AC-GAN) on FashionMNIST.")
-    config = resume_config(parser.parse_args(argv))
+    config = parser.parse_args(argv)
     try:
-        train(config)
+        train(resume_config(config))
     except TrainError as e:
         print(f"train: {e}", file=sys.stderr)
         return 1

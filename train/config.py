@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from .errors import TrainError
+
 
 def _help(text: str, **more) -> dict:
     return {"help": text, **more}
@@ -103,7 +105,13 @@ def resume_config(given: TrainConfig) -> TrainConfig:
     saved_path = Path(given.run_dir) / "config.json"
     if not given.resume or not saved_path.is_file():
         return given
-    merged = TrainConfig.from_json(json.loads(saved_path.read_text()))
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (OSError, ValueError) as e:
+        raise TrainError(f"{saved_path} is not a readable run config: {e}") from e
+    if not isinstance(saved, dict):
+        raise TrainError(f"{saved_path} is not a readable run config: not a JSON object")
+    merged = TrainConfig.from_json(saved)
     defaults = TrainConfig()
     for f in dataclasses.fields(TrainConfig):
         if getattr(given, f.name) != getattr(defaults, f.name):

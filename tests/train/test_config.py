@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from argparse_dataclass import ArgumentParser
 
+from train.__main__ import main
 from train.config import TrainConfig, resume_config
+from train.errors import TrainError
 
 ALL_FLAGS = ("--epochs 3 --max-steps 5 --run-dir X --data-dir Y --device cpu --seed 1 --resume "
              "--batch-size 16 --lr-g 1e-3 --lr-d 2e-3 --beta1 0.4 --beta2 0.9 --latent-dim 8")
@@ -127,3 +129,16 @@ def test_save_is_whole_or_nothing(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_text() == before and json.loads(before)["epochs"] == 3
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
+
+
+@pytest.mark.parametrize("content", ['{"epochs": 5', "[1, 2]", ""])
+def test_resume_config_names_a_damaged_config_json(tmp_path, content):
+    (tmp_path / "config.json").write_text(content)
+    with pytest.raises(TrainError, match="config.json is not a readable run config"):
+        resume_config(TrainConfig(run_dir=tmp_path, resume=True))
+
+
+def test_main_reports_a_damaged_config_json_with_exit_1(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{")
+    assert main(["--run-dir", str(tmp_path), "--resume"]) == 1
+    assert "config.json is not a readable run config" in capsys.readouterr().err
