@@ -10,6 +10,7 @@ never shows numbers that are not in those files.
 No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -140,7 +141,9 @@ def domain_history_section(rows: list) -> list[str]:
                  [[r["epoch"], r["step"], round(r["domain_fid"], 3), r["domain_fid_samples"]]
                   for r in logged])
     backfilled = sorted({r["epoch"] for r in logged if "domain_fid_from" in r})
-    how = (f" The rows of epoch(s) {', '.join(map(str, backfilled))} were computed after "
+    epochs = (f"{backfilled[0]}–{backfilled[-1]}" if len(backfilled) > 2 and backfilled == list(
+        range(backfilled[0], backfilled[-1] + 1)) else ", ".join(map(str, backfilled)))
+    how = (f" The rows of epoch(s) {epochs} were computed after "
            "training from checkpoints/epoch_NNN.pt by `python -m train.domain_fid` (the same "
            "measurement)."
            if backfilled else "")
@@ -216,7 +219,7 @@ def fid_section(evaluation: dict, published: dict) -> list[str]:
     out = ["## FID", ""]
     if "fid" in fid:
         out += table(["metric", "value", "generated", "real (test split)"],
-                     [["Inception FID", round(fid["fid"], 2), fid["n_generated"], fid["n_real"]]])
+                     [["Inception FID", f"{fid['fid']:.2f}", fid["n_generated"], fid["n_real"]]])
         out += ["", f"Features: {fid['features']}. FID grows when fewer samples are used; "
                     "compare only numbers with the same sample sizes."]
     else:
@@ -260,14 +263,26 @@ def evaluate_command(evaluation: dict) -> str:
     return " ".join(["python -m train.evaluate", *flags])
 
 
-def render(inputs: ReportInputs) -> str:
+def commands(inputs: ReportInputs, report_command: str) -> list[str]:
+    """The commands that wrote the inputs, in order, as far as the inputs record them."""
+    config, run_dir = inputs.config, inputs.config.get("run_dir", "RUN_DIR")
+    out = [f"python -m train --run-dir {run_dir} --epochs {config.get('epochs')} "
+           f"--seed {config.get('seed')}      # other settings: the table below"]
+    backfilled = [r["epoch"] for r in domain_rows(inputs.rows) if "domain_fid_from" in r]
+    if backfilled:
+        out.append(f"python -m train.domain_fid --run-dir {run_dir} --every {math.gcd(*backfilled)}")
+    if "onnx_model" in inputs.evaluation["discriminator_accuracy"]:
+        out.append(f"python -m export --run-dir {run_dir}")
+    return out + [evaluate_command(inputs.evaluation), report_command]
+
+
+def render(inputs: ReportInputs, report_command: str = "python -m train.report") -> str:
     evaluation = inputs.evaluation
     head = [f"# Report: {inputs.config.get('run_dir', '')}", "",
             f"Checkpoint step {evaluation['step']}, evaluated {evaluation['date']} on "
             f"{evaluation['device']}. Every number below is read from the run's config.json, "
             "metrics.jsonl and eval.json, written by:", "", "```",
-            f"{evaluate_command(evaluation)}",
-            f"python -m train.report --run-dir {inputs.config.get('run_dir', 'RUN_DIR')}", "```", ""]
+            *commands(inputs, report_command), "```", ""]
     body = (training_section(inputs.config, inputs.rows) + domain_history_section(inputs.rows)
             + figures_section(inputs.sample_grids) + discriminator_section(evaluation)
             + fid_section(evaluation, inputs.published) + domain_section(evaluation))
@@ -288,8 +303,11 @@ def relink_figures(text: str, run_dir: Path, out: Path, figures_dir: Path) -> st
 
 def write_report(config: ReportConfig) -> Path:
     """Render RUN_DIR/REPORT.md (or config.out) atomically; returns its path."""
-    text = render(load_inputs(config.run_dir, config.published))
     out = Path(config.out or Path(config.run_dir) / "REPORT.md")
+    command = " ".join(["python -m train.report --run-dir", str(config.run_dir)]
+                       + ([f"--out {config.out}"] if config.out else [])
+                       + ([f"--figures-dir {config.figures_dir}"] if config.figures_dir else []))
+    text = render(load_inputs(config.run_dir, config.published), command)
     if config.figures_dir is not None:
         text = relink_figures(text, config.run_dir, out, config.figures_dir)
     tmp = out.with_name(f".{out.name}.tmp")

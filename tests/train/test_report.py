@@ -112,6 +112,9 @@ def test_the_report_names_the_commands_that_wrote_its_numbers(run):
     evaluated_dir = json.loads((run / "eval.json").read_text())["config"]["run_dir"]
     assert (f"python -m train.evaluate --run-dir {evaluated_dir} --accuracy-samples 20 "
             "--fid-samples 0 --domain-samples 0 --seed 0") in text
+    assert f"python -m train.report --run-dir {run}\n" in text
+    assert "python -m train --run-dir" in text
+    assert "python -m export --run-dir" not in text  # the tiny run has no ONNX model
 
 
 def test_figures_dir_copies_the_figures_and_links_them_from_the_report(run, tmp_path):
