@@ -44,3 +44,32 @@ def test_losses_md_points_at_the_lines_that_implement_each_term(anchor, expected
     first, last = (int(n) for n in re.findall(r"\d+", anchor) * (2 if "-" not in anchor else 1))
     text = lines("train/losses.py", first, last)
     assert all(piece in text for piece in expected), text
+
+
+DOC_LINK = re.compile(r"\]\(([\w./-]+\.md)(?:#([\w-]+))?\)")
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def doc_links():
+    for doc in sorted((REPO / "docs").glob("*.md")):
+        for match in DOC_LINK.finditer(doc.read_text()):
+            if not match[1].startswith(".."):
+                yield doc.name, match[1], match[2]
+
+
+@pytest.mark.parametrize("doc, target, anchor", list(doc_links()))
+def test_links_between_docs_resolve_to_a_file_and_heading(doc, target, anchor):
+    path = REPO / "docs" / target
+    assert path.is_file(), f"{doc} links to missing {target}"
+    if anchor:
+        headings = [slug(line.lstrip("#")) for line in path.read_text().splitlines()
+                    if line.startswith("#")]
+        assert anchor in headings, f"{doc}: {target}#{anchor} not among {headings}"
+
+
+def test_slug():
+    assert slug(" Discriminator: real vs generated") == "discriminator-real-vs-generated"
