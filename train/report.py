@@ -134,7 +134,8 @@ def domain_history_section(rows: list) -> list[str]:
     logged = domain_rows(rows)
     out = ["## Domain FID during training", ""]
     if not logged:
-        return out + ["metrics.jsonl has no `domain_fid` rows (trained without the monitor; "
+        return out + ["metrics.jsonl has no `domain_fid` rows (training logs one every "
+                      "`--domain-fid-every` epochs when the classifier is there; "
                       "`python -m train.domain_fid --run-dir RUN_DIR` adds them from the epoch "
                       "checkpoints).", ""]
     out += table(["epoch", "step", "domain FID", "generated images"],
