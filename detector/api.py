@@ -1,6 +1,7 @@
 """The Detector: a model plus batching of decoded images through it."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -56,8 +57,20 @@ class Detector:
         """Score many images lazily, in input order, ``batch_size`` per model run.
 
         Yields a Prediction, or the DetectorError that image raised, for each input, so one bad
-        file does not stop the others. A failing model still raises ModelError.
+        file does not stop the others. A failing model still raises ModelError. The next batch
+        is decoded while the model scores this one (onnxruntime releases the GIL).
         """
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = None
+            for batch in self._decoded_batches(images, resize):
+                if running is not None:
+                    yield from running.result()
+                running = pool.submit(self._score, batch)
+            if running is not None:
+                yield from running.result()
+
+    def _decoded_batches(self, images: Iterable, resize: bool) -> Iterator[list]:
+        """Lists of ``batch_size`` decoded arrays, or the DetectorError each image raised."""
         pending = []
         for image in images:
             try:
@@ -65,10 +78,10 @@ class Detector:
             except DetectorError as exc:
                 pending.append(exc)
             if len(pending) >= self.batch_size:
-                yield from self._score(pending)
+                yield pending
                 pending = []
         if pending:
-            yield from self._score(pending)
+            yield pending
 
     def _score(self, pending: list) -> list:
         """Run the decoded arrays among ``pending`` through the model; keep errors in place."""
