@@ -228,7 +228,8 @@ def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[
     """Train on `batches` (the rest of this epoch); returns the epoch's metric rows."""
     rows, first = [], state.step % len(batches)
     main = state.ranks.is_main  # only rank 0 shows progress and writes metrics.jsonl
-    bar = tqdm(batches[first:], desc=f"epoch {epoch}/{config.epochs}", leave=False,
+    end = min(len(batches), total_steps(config, len(batches)) - (state.step - first))  # --max-steps
+    bar = tqdm(batches[first:end], desc=f"epoch {epoch}/{config.epochs}", leave=False,
                disable=not (config.progress and main), dynamic_ncols=True)
     with open(run.metrics, "a") if main else contextlib.nullcontext() as metrics_file:
         for index in bar:
@@ -245,7 +246,7 @@ def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[
                 metrics_file.write(json.dumps(row) + "\n")
             bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}", refresh=False)
             stop["stop"] = distributed.any_rank(stop["stop"], state.ranks)
-            if stop["stop"] or state.step >= total_steps(config, len(batches)):
+            if stop["stop"]:
                 break
     return rows
 
