@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from argparse_dataclass import ArgumentParser
 
 from .data import load_fashion_mnist
-from .errors import TrainError
+from .command import run_command
 from .metrics.classifier import predict, save_classifier, train_classifier
 
 DEFAULT_PATH = Path("models/fmnist_classifier.pt")
@@ -49,17 +48,12 @@ def train_and_save(config: ClassifierConfig) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(ClassifierConfig, prog="python -m train.classifier",
-                            description="Train the FashionMNIST classifier used by the fast metrics.")
-    config = parser.parse_args(argv)
-    try:
-        info = train_and_save(config)
-    except TrainError as e:
-        print(f"classifier: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {config.out}: test accuracy {info['test_accuracy']:.4f} on {info['n_test']} "
-          f"images ({info['seconds']:.0f} s)")
-    return 0
+    return run_command(
+        ClassifierConfig, argv, module="train.classifier", action=train_and_save,
+        description="Train the FashionMNIST classifier used by the fast metrics.",
+        describe=lambda config, info: f"wrote {config.out}: test accuracy "
+                                      f"{info['test_accuracy']:.4f} on {info['n_test']} images "
+                                      f"({info['seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-from argparse_dataclass import ArgumentParser
 
 from .checkpoint import load_checkpoint, networks_from_checkpoint
 from .config import TrainConfig
+from .command import run_command
 from .errors import TrainError
 from .monitor import DomainFID, domain_rows
 from .rundir import RunDir
@@ -93,17 +93,12 @@ def backfill(config: DomainFIDConfig) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(DomainFIDConfig, prog="python -m train.domain_fid",
-                            description="Add the classifier-feature (domain) FID of a run's epoch "
-                                        "checkpoints to its metrics.jsonl.")
-    config = parser.parse_args(argv)
-    try:
-        new = backfill(config)
-    except TrainError as e:
-        print(f"domain_fid: {e}", file=sys.stderr)
-        return 1
-    print(f"added {len(new)} domain FID row(s) to {RunDir(config.run_dir).metrics}")
-    return 0
+    return run_command(
+        DomainFIDConfig, argv, module="train.domain_fid", action=backfill,
+        description="Add the classifier-feature (domain) FID of a run's epoch checkpoints to "
+                    "its metrics.jsonl.",
+        describe=lambda config, new: f"added {len(new)} domain FID row(s) to "
+                                     f"{RunDir(config.run_dir).metrics}")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ from typing import Literal, Optional
 
 import numpy as np
 import torch
-from argparse_dataclass import ArgumentParser
 
 from .checkpoint import load_checkpoint, networks_from_checkpoint
 from .data import find_data_dir, load_fashion_mnist, to_model_range
-from .errors import EvaluationError, TrainError
+from .command import run_command
+from .errors import EvaluationError
 from .metrics import domain, inception
 from .metrics.discriminator_accuracy import discriminator_accuracy
 from .metrics.fid import frechet_distance, statistics
@@ -242,18 +242,12 @@ def summary(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(EvaluateConfig, prog="python -m train.evaluate",
-                            description="Discriminator accuracy (PyTorch and ONNX) and Inception "
-                                        "FID of a run; writes RUN_DIR/eval.json.")
-    config = parser.parse_args(argv)
-    try:
-        result = evaluate_run(config)
-    except TrainError as e:
-        print(f"evaluate: {e}", file=sys.stderr)
-        return 1
-    print(summary(result))
-    print(f"wrote {Path(config.run_dir) / 'eval.json'}")
-    return 0
+    return run_command(
+        EvaluateConfig, argv, module="train.evaluate", action=evaluate_run,
+        description="Discriminator accuracy (PyTorch and ONNX) and Inception FID of a run; "
+                    "writes RUN_DIR/eval.json.",
+        describe=lambda config, result: f"{summary(result)}\nwrote "
+                                        f"{Path(config.run_dir) / 'eval.json'}")
 
 
 if __name__ == "__main__":

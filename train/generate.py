@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Literal, Optional, Sequence
 
 import numpy as np
-from argparse_dataclass import ArgumentParser
 from PIL import Image
 from tqdm import tqdm
 
+from .command import run_command
 from .errors import TrainError
 from .sampling import balanced_labels, class_index, load_generator, sample_images
 from .trainer import pick_device
@@ -83,17 +83,11 @@ def generate_run(config: GenerateConfig) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(GenerateConfig, prog="python -m train.generate",
-                            description="Write images from a trained run's generator.")
-    config = parser.parse_args(argv)
-    try:
-        summary = generate_run(config)
-    except TrainError as e:
-        print(f"generate: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {summary['n']} images (step {summary['step']}) to {summary['out']}: "
-          + ", ".join(f"{k} {v}" for k, v in summary["per_class"].items()))
-    return 0
+    return run_command(
+        GenerateConfig, argv, module="train.generate", action=generate_run,
+        description="Write images from a trained run's generator.",
+        describe=lambda config, s: f"wrote {s['n']} images (step {s['step']}) to {s['out']}: "
+                                   + ", ".join(f"{k} {v}" for k, v in s["per_class"].items()))
 
 
 if __name__ == "__main__":

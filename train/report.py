@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from argparse_dataclass import ArgumentParser
 
-from .errors import ReportError, TrainError
+from .command import run_command
+from .errors import ReportError
 from .monitor import domain_rows, step_rows
 from .rundir import RunDir
 
@@ -318,16 +318,10 @@ def write_report(config: ReportConfig) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(ReportConfig, prog="python -m train.report",
-                            description="Write RUN_DIR/REPORT.md from the run's metrics and figures.")
-    config = parser.parse_args(argv)
-    try:
-        path = write_report(config)
-    except TrainError as e:
-        print(f"report: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {path}")
-    return 0
+    return run_command(
+        ReportConfig, argv, module="train.report", action=write_report,
+        description="Write RUN_DIR/REPORT.md from the run's metrics and figures.",
+        describe=lambda config, path: f"wrote {path}")
 
 
 if __name__ == "__main__":

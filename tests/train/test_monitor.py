@@ -8,7 +8,7 @@ from torch import nn
 
 from train import domain_fid
 from train.checkpoint import load_checkpoint
-from train.data import CLASS_NAMES, ImageSet, load_fashion_mnist, to_model_range, write_idx
+from train.data import CLASS_NAMES, load_fashion_mnist, to_model_range, write_idx
 from train.metrics.classifier import save_classifier, train_classifier
 from train.monitor import DomainFID, domain_rows, is_due, step_rows
 from train.rundir import RunDir

@@ -1,5 +1,4 @@
 """Discriminator accuracy on constructed logits with answers worked out by hand."""
-import numpy as np
 import pytest
 
 from train.metrics.discriminator_accuracy import confusion_matrix, discriminator_accuracy

@@ -1,0 +1,27 @@
+"""The shape every `python -m train.<tool>` and `python -m export` command shares.
+
+Parse the tool's config dataclass, run one library function, print what it did; the
+project's errors become one `tool: message` line on stderr and exit status 1 (argparse's
+usage errors exit with 2). No `from __future__ import annotations` (argparse-dataclass).
+"""
+import sys
+from typing import Any, Callable, Optional, Sequence
+
+from argparse_dataclass import ArgumentParser
+
+from .errors import TrainError
+
+
+def run_command(config_class: type, argv: Optional[Sequence[str]], *, module: str,
+                description: str, action: Callable[[Any], Any],
+                describe: Callable[[Any, Any], str]) -> int:
+    """`action(config)` for the config parsed from argv; prints `describe(config, result)`."""
+    parser = ArgumentParser(config_class, prog=f"python -m {module}", description=description)
+    config = parser.parse_args(argv)
+    try:
+        result = action(config)
+    except TrainError as e:
+        print(f"{module.rsplit('.', 1)[-1]}: {e}", file=sys.stderr)
+        return 1
+    print(describe(config, result))
+    return 0
