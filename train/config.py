@@ -24,6 +24,13 @@ class TrainConfig:
     data_dir: Optional[Path] = field(default=None, metadata=_help(
         "folder with the four FashionMNIST IDX .gz files (default: /usr/share/datasets/"
         "fashion-mnist if present, else torchvision's download into ~/.cache/fmnist-gan)"))
+    dataset: Literal["fashion-mnist", "mnist", "npy"] = field(default="fashion-mnist", metadata=_help(
+        "training images (train/datasets.py): fashion-mnist, mnist (IDX files in --data-dir, else "
+        "torchvision's download), or npy (one class per --data-path file)"))
+    data_path: list[str] = field(default_factory=list, metadata=_help(
+        "with --dataset npy: N×784 or N×28×28 uint8 .npy files, one class each, named after "
+        "the file stem (--data-path a.npy b.npy); all images train, there is no test split",
+        nargs="+"))
     resume: bool = field(default=False, metadata=_help(
         "continue from RUN_DIR/checkpoints/latest.pt (model, optimizers, step, RNG, metrics)"))
     # How long

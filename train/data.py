@@ -93,15 +93,20 @@ def find_data_dir(data_dir: Optional[Path], split: str = "train") -> Path:
 
 def load_fashion_mnist(split: str = "train", data_dir: Optional[Path] = None) -> ImageSet:
     """One split as uint8 images [N,28,28] and int64 labels [N]."""
-    folder = find_data_dir(data_dir, split)
+    return read_split(find_data_dir(data_dir, split), split, CLASS_NAMES)
+
+
+def read_split(folder: Path, split: str, class_names: tuple) -> ImageSet:
+    """One split's IDX image and label files in `folder`, checked against each other and the
+    class count (FashionMNIST and MNIST share this format)."""
     images = read_idx(_idx_path(folder, split, "images-idx3"))
     labels = read_idx(_idx_path(folder, split, "labels-idx1"))
     if images.ndim != 3 or images.dtype != np.uint8 or labels.shape != images.shape[:1]:
         raise DataError(f"{folder}: images {images.shape} {images.dtype} do not match "
                         f"labels {labels.shape}")
-    if labels.size and labels.max() >= len(CLASS_NAMES):
-        raise DataError(f"{folder}: label {labels.max()} outside 0..{len(CLASS_NAMES) - 1}")
-    return ImageSet(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), CLASS_NAMES)
+    if labels.size and labels.max() >= len(class_names):
+        raise DataError(f"{folder}: label {labels.max()} outside 0..{len(class_names) - 1}")
+    return ImageSet(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), class_names)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -23,7 +23,9 @@ import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint, networks_from_checkpoint
+from .config import TrainConfig
 from .data import find_data_dir, load_fashion_mnist, to_model_range
+from .datasets import evaluation_images, has_classifier_metrics
 from .command import run_command
 from .errors import EvaluationError
 from .metrics import domain, inception
@@ -202,9 +204,14 @@ def evaluate_run(config: EvaluateConfig) -> dict:
     checkpoint = load_checkpoint(run.latest, map_location="cpu")
     generator, discriminator, _ = networks_from_checkpoint(checkpoint)
     generator, class_names = generator.to(device), checkpoint["class_names"]
-    test = load_fashion_mnist("test", config.data_dir)
+    run_config = TrainConfig.from_json(checkpoint.get("config") or {})
+    test, split = evaluation_images(run_config, config.data_dir)
     started = time.perf_counter()
     accuracy = accuracy_section(config, generator, discriminator, test, class_names, device)
+    accuracy["real_images"] = f"{split} split, uniform without replacement"
+    fashion = has_classifier_metrics(run_config)  # FID cache and classifier assume FashionMNIST
+    not_fashion = {"skipped": f"the run trained on --dataset {run_config.dataset}; these metrics "
+                              "need FashionMNIST (its test split and classifier)"}
     accuracy["seconds"] = time.perf_counter() - started
     result = {"run_dir": str(config.run_dir), "checkpoint": str(run.latest),
               "step": checkpoint["step"], "class_names": class_names,
@@ -212,8 +219,8 @@ def evaluate_run(config: EvaluateConfig) -> dict:
               "device": str(device), "config": {k: str(v) if isinstance(v, Path) else v
                                                 for k, v in asdict(config).items()},
               "discriminator_accuracy": accuracy,
-              "fid": fid_section(config, generator, test, len(class_names), device),
-              "domain": domain_section(config, generator, test, device)}
+              "fid": fid_section(config, generator, test, len(class_names), device) if fashion else not_fashion,
+              "domain": domain_section(config, generator, test, device) if fashion else not_fashion}
     write_json(run.root / "eval.json", result)
     return result
 

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from .config import TrainConfig
 from .data import load_fashion_mnist
+from .datasets import has_classifier_metrics
 from .metrics.classifier import classifier_features, load_classifier
 from .metrics.fid import frechet_distance, statistics
 from .networks import Generator
@@ -42,6 +43,10 @@ class DomainFID:
     def for_config(cls, config: TrainConfig) -> Optional["DomainFID"]:
         """The monitor the config asks for, or None (disabled, or no classifier: one note)."""
         if config.domain_fid_every <= 0 or config.domain_fid_samples < 2:
+            return None
+        if not has_classifier_metrics(config):
+            tqdm.write(f"note: no domain FID for --dataset {config.dataset}: it needs the "
+                       "FashionMNIST classifier and test split")
             return None
         path = Path(config.domain_fid_classifier)
         if not path.is_file():

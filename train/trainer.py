@@ -15,7 +15,8 @@ from tqdm import tqdm
 from . import distributed, plots
 from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import ImageSet, load_fashion_mnist, to_model_range, to_uint8
+from .data import ImageSet, to_model_range, to_uint8
+from .datasets import load_dataset
 from .distributed import SINGLE, Ranks
 from .ema import make_ema, update_ema
 from .errors import DivergenceError, TrainError
@@ -281,7 +282,7 @@ def setup(config: TrainConfig, ranks: Ranks):
     run = RunDir(config.run_dir)
     if ranks.is_main:
         run.prepare(config.resume)
-    data = load_fashion_mnist("train", config.data_dir)
+    data = load_dataset(config, "train")
     if len(data) < config.batch_size:
         raise TrainError(f"--batch-size {config.batch_size} exceeds the {len(data)} training images")
     data.images, data.labels = data.images.to(device), data.labels.to(device)
