@@ -65,6 +65,8 @@ class TrainConfig:
     seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
     log_every: int = field(default=1, metadata=_help("write a metrics.jsonl row every N steps"))
     progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))
+    tensorboard: bool = field(default=False, metadata=_help(
+        "also write scalars and sample grids to RUN_DIR/tensorboard (needs the tensorboard package)"))
     # Monitoring (train/monitor.py)
     domain_fid_every: int = field(default=5, metadata=_help(
         "every N epochs, log to metrics.jsonl the FID of generated images in the feature space "

@@ -25,6 +25,7 @@ from .monitor import DomainFID, is_due
 from .networks import Discriminator, Generator, build_networks
 from .rundir import RunDir
 from .runtime import make_autocast, pick_device, stop_on_sigint
+from .tensorboard_log import open_log
 
 SAMPLES_PER_CLASS = 8  # columns of the sample grids
 
@@ -290,7 +291,7 @@ def setup(config: TrainConfig, ranks: Ranks):
 
 
 def log_domain_fid(monitor: DomainFID, state: TrainState, run: RunDir, epoch: int,
-                   device: torch.device) -> None:
+                   device: torch.device) -> dict:
     """Append the fast domain FID of the generator now as its own metrics.jsonl row. Written
     before the epoch's checkpoint, so a resume from an earlier checkpoint drops it (step >)."""
     row = {"step": state.step, "epoch": epoch, **monitor.measure(state.sampler, device)}
@@ -298,6 +299,7 @@ def log_domain_fid(monitor: DomainFID, state: TrainState, run: RunDir, epoch: in
         metrics_file.write(json.dumps(row) + "\n")
     tqdm.write(f"epoch {epoch}: domain FID {row['domain_fid']:.3f} ({row['domain_fid_samples']} "
                f"generated vs the test split, {row['domain_fid_seconds']:.1f} s)")
+    return row
 
 
 def start(config: TrainConfig, ranks: Ranks, device: torch.device, run: RunDir,
@@ -335,6 +337,7 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
     steps_per_epoch = len(data) // config.batch_size
     total, autocast = total_steps(config, steps_per_epoch), make_autocast(device)
     monitor = DomainFID.for_config(config) if ranks.is_main else None
+    board = open_log(config, ranks.is_main)  # --tensorboard: rank 0's TensorBoardLog, or None
     with stop_on_sigint() as stop:
         while state.step < total and not stop["stop"]:
             epoch = state.step // steps_per_epoch + 1
@@ -344,11 +347,16 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
             epoch_done = epoch if state.step % steps_per_epoch == 0 else 0
             if not ranks.is_main:
                 continue  # rank 0 alone measures, saves and draws
-            if monitor is not None and is_due(config, epoch_done):
-                log_domain_fid(monitor, state, run, epoch, device)
+            due = monitor is not None and is_due(config, epoch_done)
+            fid_rows = [log_domain_fid(monitor, state, run, epoch, device)] if due else []
             save(state, config, data, run, epoch_done)
             write_figures(state, data, run, epoch, final=state.step >= total or stop["stop"])
+            if board is not None:
+                board.log_rows(rows + fid_rows)
+                board.log_grid(run.sample_grid(epoch), state.step)
             tqdm.write(epoch_summary(epoch, config.epochs, rows, time.perf_counter() - started))
+    if board is not None:
+        board.close()
     if stop["stop"]:
         raise KeyboardInterrupt(f"stopped at step {state.step}; checkpoint saved to {run.latest}")
     return state
