@@ -19,7 +19,8 @@ from torch import nn
 
 import train
 from train.checkpoint import generator_weights, load_checkpoint, networks_from_checkpoint
-from train.data import load_fashion_mnist, to_model_range
+from train.data import to_model_range
+from train.datasets import evaluation_images
 from train.networks import Generator, RealLogit
 
 from .config import OPSET, ExportConfig
@@ -93,10 +94,12 @@ def max_difference(path: Path, module: nn.Module, inputs: dict) -> float:
     return float(np.abs(from_onnx - from_torch).max())
 
 
-def parity_inputs(generator: Generator, config: ExportConfig, latent_dim: int) -> tuple[dict, dict]:
-    """Real test images and generated ones for the discriminator; noise+labels for the generator."""
+def parity_inputs(generator: Generator, config: ExportConfig, train_config) -> tuple[dict, dict]:
+    """Real images of the run's dataset (its test split; npy: its training images) and generated
+    ones for the discriminator; noise+labels for the generator."""
     gen = torch.Generator().manual_seed(config.seed)
-    test = load_fashion_mnist("test", config.data_dir)
+    test, _ = evaluation_images(train_config, config.data_dir)
+    latent_dim = train_config.latent_dim
     pick = torch.randperm(len(test), generator=gen)[: config.parity_images]
     noise = torch.randn(config.parity_images, latent_dim, generator=gen)
     labels = torch.randint(0, generator.num_classes, (config.parity_images,), generator=gen)
@@ -117,7 +120,7 @@ def export_run(config: ExportConfig) -> dict:
     generator, discriminator, train_config = networks_from_checkpoint(checkpoint)
     base = base_metadata(checkpoint, source)
     config.out.mkdir(parents=True, exist_ok=True)
-    d_inputs, g_inputs = parity_inputs(generator, config, train_config.latent_dim)
+    d_inputs, g_inputs = parity_inputs(generator, config, train_config)
     jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
             ("generator", GeneratorGraph(generator), g_inputs, "image",
              generator_metadata(base, train_config.latent_dim, generator_weights(checkpoint)))]

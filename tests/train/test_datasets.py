@@ -41,6 +41,20 @@ def test_mnist_reads_idx_files_with_digit_class_names(tmp_path):
     assert load_dataset(config, "train").class_names == MNIST_CLASS_NAMES
 
 
+def test_evaluation_images_follow_the_run_and_the_given_data_dir(tmp_path, tiny, monkeypatch):
+    mnist = write_mnist(tmp_path / "mnist")
+    test, split = datasets.evaluation_images(TrainConfig(dataset="mnist", data_dir=mnist), None)
+    assert split == "test" and test.class_names == MNIST_CLASS_NAMES
+    fashion = tiny.write(tmp_path / "fashion")
+    run = TrainConfig(data_dir=tmp_path / "gone")  # fashion-mnist: the run's folder is not used
+    test, split = datasets.evaluation_images(run, fashion)
+    assert split == "test" and len(test) == tiny.n_test and run.data_dir == fashion
+    seen = []
+    monkeypatch.setattr(datasets, "load_fashion_mnist", lambda split, d: seen.append((split, d)))
+    datasets.evaluation_images(TrainConfig(data_dir=tmp_path / "gone"), None)
+    assert seen == [("test", None)]  # the default lookup, as before --dataset existed
+
+
 def test_mnist_without_data_dir_uses_torchvision_folder(tmp_path, monkeypatch):
     folder = write_mnist(tmp_path / "MNIST" / "raw")
     monkeypatch.setattr(datasets, "MNIST_DOWNLOAD_DIR", folder)
