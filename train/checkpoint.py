@@ -6,6 +6,7 @@ and read by exactly one function, `load_checkpoint`.
 import os
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -61,11 +62,16 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
     return checkpoint
 
 
-def check_compatible(checkpoint: dict, config: TrainConfig, path: Path) -> None:
-    """Refuse to resume into networks of another shape, naming the fields that differ."""
+def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
+                     num_classes: Optional[int] = None) -> None:
+    """Refuse to resume into networks of another shape, naming the fields that differ (and the
+    class count, which follows --dataset / --data-path)."""
     saved = checkpoint["config"]
     differ = [f"{k}: checkpoint {saved.get(k)!r}, now {getattr(config, k)!r}"
               for k in ARCHITECTURE_FIELDS if saved.get(k) != getattr(config, k)]
+    if num_classes is not None and len(checkpoint["class_names"]) != num_classes:
+        differ.append(f"classes: checkpoint {len(checkpoint['class_names'])} "
+                      f"{list(checkpoint['class_names'])}, now {num_classes} (--dataset/--data-path)")
     if differ:
         raise CheckpointError(f"{path} was trained with another architecture ({'; '.join(differ)})")
 

@@ -85,7 +85,7 @@ def to_checkpoint(state: TrainState, config: TrainConfig, class_names) -> dict:
 
 def restore_state(config: TrainConfig, num_classes: int, device: torch.device, run: RunDir) -> TrainState:
     checkpoint = load_checkpoint(run.latest, map_location=device)
-    check_compatible(checkpoint, config, run.latest)
+    check_compatible(checkpoint, config, run.latest, num_classes)
     state = new_state(config, num_classes, device)
     state.generator.load_state_dict(checkpoint["generator"])
     state.discriminator.load_state_dict(checkpoint["discriminator"])

@@ -7,7 +7,7 @@ from train import datasets
 from train.checkpoint import load_checkpoint
 from train.config import TrainConfig
 from train.datasets import MNIST_CLASS_NAMES, load_dataset, load_mnist, load_npy
-from train.errors import DataError
+from train.errors import CheckpointError, DataError
 from train.evaluate import EvaluateConfig, evaluate_run
 from train.monitor import DomainFID
 from train.rundir import RunDir
@@ -120,3 +120,13 @@ def test_three_steps_on_two_npy_classes(tiny, tmp_path):
     assert result["class_names"] == ["candle", "star"]
     assert result["discriminator_accuracy"]["real_images"].startswith("train split")
     assert "--dataset npy" in result["fid"]["skipped"] and "--dataset npy" in result["domain"]["skipped"]
+
+
+def test_resume_with_another_class_count_is_refused(tiny, tmp_path):
+    paths = [str(write_npy(tmp_path / f"{name}.npy", 20, value=v)) for name, v in (("a", 1), ("b", 2))]
+    config = tiny.config(tmp_path / "run", None, dataset="npy", data_path=paths, max_steps=1)
+    train(config)
+    config = tiny.config(tmp_path / "run", None, dataset="npy", data_path=paths[:1], max_steps=2,
+                         resume=True)
+    with pytest.raises(CheckpointError, match=r"classes: checkpoint 2 \['a', 'b'\], now 1"):
+        train(config)
