@@ -77,6 +77,18 @@ class TrainConfig:
         "classifier behind the domain FID (python -m train.classifier); when missing the domain "
         "FID is skipped with a note"))
 
+    def check(self, world_size: int = 1) -> None:
+        """Refuse option values that cannot train, before anything is written."""
+        if self.critic_steps < 1:
+            raise TrainError(f"--critic-steps must be at least 1, not {self.critic_steps}")
+        if self.gp_weight < 0:
+            raise TrainError(f"--gp-weight must be >= 0, not {self.gp_weight}")
+        if not 0 <= self.ema < 1:
+            raise TrainError(f"--ema must be in [0, 1) (0 disables), not {self.ema}")
+        if self.batch_size % world_size:
+            raise TrainError(f"--batch-size {self.batch_size} (the global batch) does not split "
+                             f"into {world_size} equal per-rank slices")
+
     def to_json(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
 

@@ -258,21 +258,8 @@ def total_steps(config: TrainConfig, steps_per_epoch: int) -> int:
     return total if config.max_steps is None else min(total, config.max_steps)
 
 
-def check_options(config: TrainConfig, ranks: Ranks) -> None:
-    """Refuse option values that cannot train, before anything is written."""
-    if config.critic_steps < 1:
-        raise TrainError(f"--critic-steps must be at least 1, not {config.critic_steps}")
-    if config.gp_weight < 0:
-        raise TrainError(f"--gp-weight must be >= 0, not {config.gp_weight}")
-    if not 0 <= config.ema < 1:
-        raise TrainError(f"--ema must be in [0, 1) (0 disables), not {config.ema}")
-    if config.batch_size % ranks.world_size:
-        raise TrainError(f"--batch-size {config.batch_size} (the global batch) does not split "
-                         f"into {ranks.world_size} equal per-rank slices")
-
-
 def setup(config: TrainConfig, ranks: Ranks):
-    check_options(config, ranks)
+    config.check(ranks.world_size)
     device = pick_device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

@@ -13,7 +13,7 @@ from train.distributed import SINGLE, CrossRankBatchNorm, Ranks, convert_batchno
 from train.errors import TrainError
 from train.networks import Generator
 from train.rundir import RunDir
-from train.trainer import check_options, train
+from train.trainer import train
 
 REPO = Path(__file__).resolve().parents[2]
 TORCHRUN = Path(sys.executable).with_name("torchrun")
@@ -28,9 +28,9 @@ def test_ranks_slice_the_global_batch():
 
 
 def test_global_batch_must_split_into_equal_slices(make_config):
-    check_options(make_config(batch_size=16), Ranks(0, 4))
+    make_config(batch_size=16).check(world_size=4)
     with pytest.raises(TrainError, match="does not split into 3 equal per-rank slices"):
-        check_options(make_config(batch_size=16), Ranks(0, 3))
+        make_config(batch_size=16).check(world_size=3)
 
 
 @pytest.mark.parametrize("dims", [1, 2])
