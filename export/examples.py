@@ -33,28 +33,39 @@ def slug(name: str) -> str:
     return name.lower().replace("/", "_").replace(" ", "_").replace("-", "_")
 
 
+def is_conditional(session: ort.InferenceSession) -> bool:
+    """Models exported before the "conditional" key were all conditional."""
+    return session.get_modelmeta().custom_metadata_map.get("conditional", "true") == "true"
+
+
 def generated_images(models: Path, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """uint8 [N, 28, 28] from generator.onnx for the given class indices."""
     session = ort.InferenceSession(str(models / "generator.onnx"), providers=["CPUExecutionProvider"])
     latent = int(session.get_modelmeta().custom_metadata_map["latent_dim"])
     noise = rng.standard_normal((len(classes), latent)).astype(np.float32)
-    (images,) = session.run(None, {"noise": noise, "labels": classes.astype(np.int64)})
+    feeds = {"noise": noise, "labels": classes.astype(np.int64)}
+    if not is_conditional(session):  # an --unconditional generator takes noise only
+        del feeds["labels"]
+    (images,) = session.run(None, feeds)
     return np.clip(np.round((images[:, 0] + 1) * 127.5), 0, 255).astype(np.uint8)
 
 
 def write_examples(config: ExamplesConfig) -> list[Path]:
     rng = np.random.default_rng(config.seed)
     test = load_fashion_mnist("test", config.data_dir)
-    names = json.loads(ort.InferenceSession(str(config.models / "generator.onnx")).get_modelmeta()
-                       .custom_metadata_map["class_names"])
+    session = ort.InferenceSession(str(config.models / "generator.onnx"), providers=["CPUExecutionProvider"])
+    names = json.loads(session.get_modelmeta().custom_metadata_map["class_names"])
+    conditional = is_conditional(session)
     classes = rng.choice(len(names), size=config.per_kind, replace=False)
     real_index = [int(rng.choice(np.flatnonzero(test.labels.numpy() == c))) for c in classes]
     config.out.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, images in (("real", test.images.numpy()[real_index]),
                          ("generated", generated_images(config.models, classes, rng))):
-        for image, c in zip(images, classes):
-            path = config.out / f"{kind}_{slug(names[c])}.png"
+        for i, (image, c) in enumerate(zip(images, classes)):
+            # An unconditional generator draws no class: its images are numbered, not named.
+            path = config.out / (f"{kind}_{slug(names[c])}.png" if kind == "real" or conditional
+                                 else f"{kind}_{i + 1}.png")
             Image.fromarray(image, mode="L").save(path)
             written.append(path)
     return written

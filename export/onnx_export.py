@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import train
-from train.checkpoint import generator_weights, load_checkpoint, networks_from_checkpoint
+from train.checkpoint import generator_weights, is_unconditional, load_checkpoint, networks_from_checkpoint
 from train.data import to_model_range
 from train.datasets import evaluation_images
 from train.networks import Generator, RealLogit
@@ -38,6 +38,7 @@ def base_metadata(checkpoint: dict, source: Path) -> dict:
             "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
             "run": str(config.get("run_dir", source.parent.parent)), "checkpoint": source.name,
             "step": str(checkpoint["step"]), "project_version": train.__version__,
+            "conditional": "false" if is_unconditional(checkpoint) else "true",
             "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -47,11 +48,13 @@ def discriminator_metadata(base: dict) -> dict:
 
 
 def generator_metadata(base: dict, latent_dim: int, weights: str) -> dict:
-    """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones)."""
+    """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones).
+    An unconditional generator (`"conditional": "false"`) has no `labels` input: noise only."""
+    inputs = {"noise": "float32 [N, latent_dim] ~ N(0, 1)"}
+    if base["conditional"] == "true":
+        inputs["labels"] = "int64 [N] class index"
     return {**base, "kind": "generator", "output": "image", "latent_dim": str(latent_dim),
-            "generator_weights": weights,
-            "inputs": json.dumps({"noise": "float32 [N, latent_dim] ~ N(0, 1)",
-                                  "labels": "int64 [N] class index"})}
+            "generator_weights": weights, "inputs": json.dumps(inputs)}
 
 
 class GeneratorGraph(nn.Module):
@@ -63,6 +66,25 @@ class GeneratorGraph(nn.Module):
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.generator(noise, labels)
+
+
+class UnconditionalGeneratorGraph(nn.Module):
+    """An --unconditional generator as `noise` -> `image`: its one pseudo-class (label 0) is
+    supplied inside the graph, so the ONNX model has no labels input."""
+
+    def __init__(self, generator: Generator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        return self.generator(noise, torch.zeros(noise.shape[0], dtype=torch.int64, device=noise.device))
+
+
+def generator_graph(generator: Generator, g_inputs: dict, unconditional: bool) -> tuple[nn.Module, dict]:
+    """The module to export and its parity inputs: noise and labels, or noise alone."""
+    if unconditional:
+        return UnconditionalGeneratorGraph(generator), {"noise": g_inputs["noise"]}
+    return GeneratorGraph(generator), g_inputs
 
 
 def to_onnx(module: nn.Module, example: tuple, input_names: list, output: str, path: Path,
@@ -121,8 +143,9 @@ def export_run(config: ExportConfig) -> dict:
     base = base_metadata(checkpoint, source)
     config.out.mkdir(parents=True, exist_ok=True)
     d_inputs, g_inputs = parity_inputs(generator, config, train_config)
+    g_module, g_inputs = generator_graph(generator, g_inputs, is_unconditional(checkpoint))
     jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
-            ("generator", GeneratorGraph(generator), g_inputs, "image",
+            ("generator", g_module, g_inputs, "image",
              generator_metadata(base, train_config.latent_dim, generator_weights(checkpoint)))]
     report = {"checkpoint": str(source), "step": checkpoint["step"], "opset": OPSET,
               "generator_weights": generator_weights(checkpoint),

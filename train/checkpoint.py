@@ -69,11 +69,25 @@ def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
     saved = checkpoint["config"]
     differ = [f"{k}: checkpoint {saved.get(k)!r}, now {getattr(config, k)!r}"
               for k in ARCHITECTURE_FIELDS if saved.get(k) != getattr(config, k)]
+    if bool(saved.get("unconditional", False)) != config.unconditional:
+        differ.append(f"unconditional: checkpoint {bool(saved.get('unconditional', False))}, "
+                      f"now {config.unconditional}")
     if num_classes is not None and len(checkpoint["class_names"]) != num_classes:
         differ.append(f"classes: checkpoint {len(checkpoint['class_names'])} "
                       f"{list(checkpoint['class_names'])}, now {num_classes} (--dataset/--data-path)")
     if differ:
         raise CheckpointError(f"{path} was trained with another architecture ({'; '.join(differ)})")
+
+
+def is_unconditional(checkpoint: dict) -> bool:
+    """Whether the run was trained with --unconditional (older checkpoints: no, conditional)."""
+    return bool(checkpoint["config"].get("unconditional", False))
+
+
+def model_class_names(checkpoint: dict) -> list:
+    """The classes the generator draws: the run's, or one "unconditional" pseudo-class whose
+    label is always 0 (networks.model_classes)."""
+    return ["unconditional"] if is_unconditional(checkpoint) else list(checkpoint["class_names"])
 
 
 def generator_weights(checkpoint: dict) -> str:
@@ -86,7 +100,7 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
     generator carries the EMA weights when the run kept them (--ema), unless ema=False."""
     config = TrainConfig.from_json(checkpoint["config"])
     generator, discriminator = build_networks(config.latent_dim, config.width,
-                                              len(checkpoint["class_names"]))
+                                              len(checkpoint["class_names"]), config.unconditional)
     use_ema = ema and generator_weights(checkpoint) == "ema"
     try:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])

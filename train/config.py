@@ -41,6 +41,9 @@ class TrainConfig:
     # Model
     latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
     width: int = field(default=32, metadata=_help("base channel count of both networks"))
+    unconditional: bool = field(default=False, metadata=_help(
+        "train without labels: noise is the generator's only input and the AC-GAN class term "
+        "is dropped (networks.model_classes); sample grids are plain grids"))
     # Optimisation (DCGAN's Adam settings)
     lr_g: float = field(default=2e-4, metadata=_help("generator learning rate"))
     lr_d: float = field(default=2e-4, metadata=_help("discriminator learning rate"))

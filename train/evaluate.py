@@ -22,7 +22,7 @@ from typing import Literal, Optional
 import numpy as np
 import torch
 
-from .checkpoint import load_checkpoint, networks_from_checkpoint
+from .checkpoint import is_unconditional, load_checkpoint, networks_from_checkpoint
 from .config import TrainConfig
 from .data import find_data_dir, load_fashion_mnist, to_model_range
 from .datasets import evaluation_images, has_classifier_metrics
@@ -35,6 +35,9 @@ from .metrics.reference_stats import DEFAULT_CACHE_DIR, cache_path, cached_stati
 from .rundir import RunDir
 from .sampling import balanced_labels, sample_images
 from .trainer import pick_device
+
+UNCONDITIONAL_NOTE = ("the run trained with --unconditional: generated images have no class, so "
+                      "per-class rows count real images only (n_generated 0)")
 
 DEFAULT_CLASSIFIER = Path("models/fmnist_classifier.pt")
 
@@ -118,14 +121,18 @@ def agreement(torch_l: np.ndarray, onnx_l: np.ndarray, tolerance: float) -> dict
 
 
 def accuracy_section(config: EvaluateConfig, generator, discriminator, test, class_names,
-                     device: torch.device) -> dict:
+                     device: torch.device, unconditional: bool = False) -> dict:
     """Discriminator accuracy through PyTorch and, when the model file exists, through ONNX."""
     real, real_labels = real_sample(test.images, test.labels, config.accuracy_samples, config.seed)
-    fake_labels = balanced_labels(config.accuracy_samples, len(class_names))
+    fake_labels = balanced_labels(config.accuracy_samples, generator.num_classes)
     fake = sample_images(generator, fake_labels, config.seed, device, progress=config.progress)
+    if unconditional:  # generated images have no class: per-class rows count real images only
+        fake_labels = np.full(len(fake_labels), -1)
     scored = {"pytorch": (torch_logits(discriminator, real, device),
                           torch_logits(discriminator, fake, device))}
     section = {"real_images": "test split, uniform without replacement", "seed": config.seed}
+    if unconditional:
+        section["per_class_note"] = UNCONDITIONAL_NOTE
     model = config.model_path()
     if model.is_file():
         (onnx_real, meta), (onnx_fake, _) = onnx_logits(model, real), onnx_logits(model, fake)
@@ -161,7 +168,7 @@ def fid_section(config: EvaluateConfig, generator, test, num_classes: int,
         return {"skipped": f"--fid-samples {config.fid_samples} (needs at least 2)"}
     started = time.perf_counter()
     mu_real, sigma_real, n_real, cached = reference_statistics(config, test, str(device))
-    labels = balanced_labels(config.fid_samples, num_classes)
+    labels = balanced_labels(config.fid_samples, generator.num_classes)
     fake = sample_images(generator, labels, config.seed + 1, device, progress=config.progress)
     generated_started = time.perf_counter()
     features = inception.inception_features(fake, config.fid_batch_size, str(device),
@@ -189,6 +196,18 @@ def domain_section(config: EvaluateConfig, generator, test, device: torch.device
     return {**result, "seed": config.seed + 2, "seconds": time.perf_counter() - started}
 
 
+def domain_result(config: EvaluateConfig, generator, test, device: torch.device, fashion: bool,
+                  unconditional: bool, not_fashion: dict) -> dict:
+    """The domain section, or why it was skipped: its FIDs, precision/recall and class
+    accuracy are per requested class, which an --unconditional generator does not have."""
+    if not fashion:
+        return not_fashion
+    if unconditional:
+        return {"skipped": "the run trained with --unconditional: the classifier-feature metrics "
+                           "are per requested class, and its generator takes no class"}
+    return domain_section(config, generator, test, device)
+
+
 def write_json(path: Path, values: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(values, indent=2) + "\n")
@@ -207,7 +226,8 @@ def evaluate_run(config: EvaluateConfig) -> dict:
     run_config = TrainConfig.from_json(checkpoint.get("config") or {})
     test, split = evaluation_images(run_config, config.data_dir)
     started = time.perf_counter()
-    accuracy = accuracy_section(config, generator, discriminator, test, class_names, device)
+    unconditional = is_unconditional(checkpoint)
+    accuracy = accuracy_section(config, generator, discriminator, test, class_names, device, unconditional)
     accuracy["real_images"] = f"{split} split, uniform without replacement"
     fashion = has_classifier_metrics(run_config)  # FID cache and classifier assume FashionMNIST
     not_fashion = {"skipped": f"the run trained on --dataset {run_config.dataset}; these metrics "
@@ -220,7 +240,7 @@ def evaluate_run(config: EvaluateConfig) -> dict:
                                                 for k, v in asdict(config).items()},
               "discriminator_accuracy": accuracy,
               "fid": fid_section(config, generator, test, len(class_names), device) if fashion else not_fashion,
-              "domain": domain_section(config, generator, test, device) if fashion else not_fashion}
+              "domain": domain_result(config, generator, test, device, fashion, unconditional, not_fashion)}
     write_json(run.root / "eval.json", result)
     return result
 

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from .checkpoint import is_unconditional, model_class_names
 from .command import run_command
 from .errors import TrainError
 from .sampling import balanced_labels, class_index, load_generator, sample_images
@@ -46,6 +47,13 @@ def requested_labels(n: int, class_spec: Optional[str], class_names: Sequence[st
     return np.full(n, class_index(class_spec, class_names), dtype=np.int64)
 
 
+def refuse_class_if_unconditional(class_spec: Optional[str], checkpoint: dict) -> None:
+    """An --unconditional run's generator has no class to ask for."""
+    if class_spec is not None and is_unconditional(checkpoint):
+        raise TrainError(f"--class {class_spec}: this run was trained with --unconditional; "
+                         "its generator takes no class (leave out --class)")
+
+
 def file_name(index: int, class_name: str, digits: int = 5) -> str:
     """00007_Sneaker.png; '/' and spaces in names become '-' ('T-shirt-top', 'Ankle-boot')."""
     return f"{index:0{digits}d}_{re.sub(r'[^A-Za-z0-9]+', '-', class_name)}.png"
@@ -73,7 +81,8 @@ def generate_run(config: GenerateConfig) -> dict:
         raise TrainError(f"--n must be at least 1, got {config.n}")
     device = pick_device(config.device)
     generator, checkpoint = load_generator(config.run_dir, device)
-    class_names = checkpoint["class_names"]
+    refuse_class_if_unconditional(config.class_, checkpoint)
+    class_names = model_class_names(checkpoint)
     labels = requested_labels(config.n, config.class_, class_names)
     images = sample_images(generator, labels, config.seed, device, config.batch_size, config.progress)
     write_images(images, labels, class_names, config.out, config.progress)

@@ -85,8 +85,23 @@ class RealLogit(nn.Module):
         return self.discriminator(image)[0]
 
 
-def build_networks(latent_dim: int, width: int, num_classes: int = 10) -> tuple[Generator, Discriminator]:
-    """Both networks with DCGAN's N(0, 0.02) initialisation, seeded by the caller."""
+def model_classes(num_classes: int, unconditional: bool = False) -> int:
+    """How many classes the networks are built for: the dataset's, or 1 with --unconditional.
+
+    An unconditional run is the same two networks built for a single class, every label 0:
+    the generator's ConditionalBatchNorm then has one scale and shift, i.e. it is a plain
+    (affine) BatchNorm and the noise is its only input; the discriminator's class head has a
+    single logit, whose softmax cross-entropy is identically 0 with no gradient, so the AC-GAN
+    class term drops out exactly (class_weight has no effect) without a branch in the losses.
+    """
+    return 1 if unconditional else num_classes
+
+
+def build_networks(latent_dim: int, width: int, num_classes: int = 10,
+                   unconditional: bool = False) -> tuple[Generator, Discriminator]:
+    """Both networks with DCGAN's N(0, 0.02) initialisation, seeded by the caller; with
+    unconditional=True built for one class (see model_classes)."""
+    num_classes = model_classes(num_classes, unconditional)
     generator = Generator(latent_dim, num_classes, width)
     discriminator = Discriminator(num_classes, width)
     for module in (*generator.modules(), *discriminator.modules()):

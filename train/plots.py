@@ -47,11 +47,18 @@ def save_class_grid(images: np.ndarray, class_names: Sequence[str], path: Path, 
     _save_labelled_grid(tile(images, len(class_names)), class_names, path, title)
 
 
-def save_pairs(generated: np.ndarray, real: np.ndarray, class_names: Sequence[str], path: Path) -> None:
+def save_plain_grid(images: np.ndarray, rows: int, path: Path, title: str) -> None:
+    """uint8 [rows*k, 28, 28] of an unconditional generator: rows are not classes."""
+    _save_labelled_grid(tile(images, rows), [f"row {r + 1}" for r in range(rows)], path,
+                        f"{title} (unconditional: rows are not classes)")
+
+
+def save_pairs(generated: np.ndarray, real: np.ndarray, class_names: Sequence[str], path: Path,
+               title: str = "generated vs real") -> None:
     """One row per class: a generated image beside a real one of that class."""
     pairs = np.stack([generated, real], axis=1).reshape(-1, *generated.shape[1:])
     _save_labelled_grid(tile(pairs, len(class_names)), class_names, path,
-                        "generated vs real", col_labels=("generated", "real"))
+                        title, col_labels=("generated", "real"))
 
 
 def smooth(values: np.ndarray, weight: float = 0.98) -> np.ndarray:

@@ -7,12 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import distributed, plots
+from . import distributed, figures, plots
 from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import ImageSet, to_model_range, to_uint8
@@ -61,11 +60,13 @@ class TrainState:
 
 def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> TrainState:
     torch.manual_seed(config.seed)
-    generator, discriminator = build_networks(config.latent_dim, config.width, num_classes)
+    generator, discriminator = build_networks(config.latent_dim, config.width, num_classes,
+                                              config.unconditional)
     generator, discriminator = generator.to(device), discriminator.to(device)
     betas = (config.beta1, config.beta2)
     noise_rng = torch.Generator(device=device).manual_seed(config.seed)
     fixed_labels = torch.arange(num_classes, device=device).repeat_interleave(SAMPLES_PER_CLASS)
+    fixed_labels = fixed_labels % generator.num_classes  # --unconditional: all 0, a plain grid
     fixed_noise = torch.randn(len(fixed_labels), config.latent_dim, device=device, generator=noise_rng)
     return TrainState(generator, discriminator,
                       torch.optim.Adam(generator.parameters(), config.lr_g, betas=betas),
@@ -195,20 +196,16 @@ def epoch_batches(data: ImageSet, config: TrainConfig, epoch: int, device: torch
     return order[: steps * config.batch_size].view(steps, config.batch_size).to(device)
 
 
-def write_figures(state: TrainState, data: ImageSet, run: RunDir, epoch: int, final: bool) -> None:
-    names = data.class_names
+def write_figures(state: TrainState, data: ImageSet, run: RunDir, epoch: int, final: bool,
+                  unconditional: bool = False) -> None:
     grid = generate(state.sampler, state.fixed_noise, state.fixed_labels).cpu().numpy()
-    plots.save_class_grid(grid, names, run.sample_grid(epoch), f"epoch {epoch}, step {state.step}")
+    figures.save_grid(grid, data.class_names, run.sample_grid(epoch),
+                      f"epoch {epoch}, step {state.step}", unconditional)
     rows = run.read_metrics()
     if rows:
         plots.save_loss_curves(rows, run.loss_curves)
     if final:
-        real = np.zeros((len(names), *data.images.shape[1:]), dtype=np.uint8)  # black: class absent
-        for c in range(len(names)):
-            found = (data.labels == c).nonzero()
-            if len(found):
-                real[c] = data.images[found[0, 0]].cpu().numpy()
-        plots.save_pairs(grid[::SAMPLES_PER_CLASS], real, names, run.pairs)
+        figures.save_pairs(grid, data, run.pairs, SAMPLES_PER_CLASS, unconditional)
 
 
 def save(state: TrainState, config: TrainConfig, data: ImageSet, run: RunDir, epoch_done: int = 0) -> None:
@@ -273,6 +270,8 @@ def setup(config: TrainConfig, ranks: Ranks):
     data = load_dataset(config, "train")
     if len(data) < config.batch_size:
         raise TrainError(f"--batch-size {config.batch_size} exceeds the {len(data)} training images")
+    if config.unconditional:  # every label 0: the single class of model_classes
+        data.labels = torch.zeros_like(data.labels)
     data.images, data.labels = data.images.to(device), data.labels.to(device)
     return device, run, data
 
@@ -337,7 +336,7 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
             due = monitor is not None and is_due(config, epoch_done)
             fid_rows = [log_domain_fid(monitor, state, run, epoch, device)] if due else []
             save(state, config, data, run, epoch_done)
-            write_figures(state, data, run, epoch, final=state.step >= total or stop["stop"])
+            write_figures(state, data, run, epoch, state.step >= total or stop["stop"], config.unconditional)
             if board is not None:
                 board.log_rows(rows + fid_rows)
                 board.log_grid(run.sample_grid(epoch), state.step)
