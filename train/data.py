@@ -78,17 +78,24 @@ def _download(split: str) -> Path:
     return DOWNLOAD_DIR / "FashionMNIST" / "raw"
 
 
-def find_data_dir(data_dir: Optional[Path], split: str = "train") -> Path:
-    """The folder holding `split`'s IDX files: the given one, Debian's, or a fresh download."""
+def find_idx_dir(data_dir: Optional[Path], split: str, candidates, download) -> Path:
+    """The folder holding `split`'s IDX files: `data_dir` when given (it must have them), else
+    the first of `candidates` that has them, else what `download(split)` returns."""
     if data_dir is not None:
         if not _has_split(Path(data_dir), split):
             raise DataError(f"--data-dir {data_dir} lacks {SPLIT_PREFIX[split]}-images-idx3-ubyte"
                             f"[.gz] and {SPLIT_PREFIX[split]}-labels-idx1-ubyte[.gz]")
         return Path(data_dir)
-    for folder in (DEBIAN_DIR, DOWNLOAD_DIR / "FashionMNIST" / "raw"):
+    for folder in candidates:
         if _has_split(folder, split):
             return folder
-    return _download(split)
+    return download(split)
+
+
+def find_data_dir(data_dir: Optional[Path], split: str = "train") -> Path:
+    """FashionMNIST's folder: the given one, Debian's, or a fresh download."""
+    return find_idx_dir(data_dir, split, (DEBIAN_DIR, DOWNLOAD_DIR / "FashionMNIST" / "raw"),
+                        _download)
 
 
 def load_fashion_mnist(split: str = "train", data_dir: Optional[Path] = None) -> ImageSet:

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .data import DOWNLOAD_DIR, ImageSet, SPLIT_PREFIX, _has_split, load_fashion_mnist, read_split
+from .data import DOWNLOAD_DIR, ImageSet, find_idx_dir, load_fashion_mnist, read_split
 from .errors import DataError
 
 DATASETS = ("fashion-mnist", "mnist", "npy")
@@ -35,14 +35,7 @@ def _download_mnist(split: str) -> Path:
 
 def find_mnist_dir(data_dir: Optional[Path], split: str = "train") -> Path:
     """The folder holding MNIST `split`'s IDX files: the given one, or torchvision's."""
-    if data_dir is not None:
-        if not _has_split(Path(data_dir), split):
-            raise DataError(f"--data-dir {data_dir} lacks {SPLIT_PREFIX[split]}-images-idx3-ubyte"
-                            f"[.gz] and {SPLIT_PREFIX[split]}-labels-idx1-ubyte[.gz]")
-        return Path(data_dir)
-    if _has_split(MNIST_DOWNLOAD_DIR, split):
-        return MNIST_DOWNLOAD_DIR
-    return _download_mnist(split)
+    return find_idx_dir(data_dir, split, (MNIST_DOWNLOAD_DIR,), _download_mnist)
 
 
 def load_mnist(split: str = "train", data_dir: Optional[Path] = None) -> ImageSet:
