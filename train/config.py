@@ -4,11 +4,11 @@ No `from __future__ import annotations` here: argparse-dataclass needs real type
 """
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from .atomic import write_text_atomic
 from .errors import TrainError
 
 
@@ -107,13 +107,7 @@ class TrainConfig:
 
     def save(self, path: Path) -> None:
         """Write config.json whole or not at all: `--resume` reads it back."""
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, json.dumps(self.to_json(), indent=2) + "\n")
 
 
 # Fields that decide the networks' shapes: a checkpoint can only be loaded into the same values.

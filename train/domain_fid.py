@@ -12,7 +12,6 @@ logged (same noise, same samples, same classifier); each row names its checkpoin
 No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 
+from .atomic import write_text_atomic
 from .checkpoint import load_checkpoint, networks_from_checkpoint
 from .config import TrainConfig
 from .command import run_command
@@ -86,9 +86,7 @@ def backfill(config: DomainFIDConfig) -> list[dict]:
                     "domain_fid_from": path.relative_to(run.root).as_posix()})
         print(f"epoch {epoch} (step {checkpoint['step']}): domain FID {new[-1]['domain_fid']:.3f}")
     merged = sorted(rows + new, key=lambda r: (r["step"], "domain_fid" in r))  # stable
-    tmp = run.metrics.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in merged))
-    os.replace(tmp, run.metrics)
+    write_text_atomic(run.metrics, "".join(json.dumps(r) + "\n" for r in merged))
     return new
 
 

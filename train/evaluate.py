@@ -12,7 +12,6 @@ No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import datetime
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from typing import Literal, Optional
 import numpy as np
 import torch
 
+from .atomic import write_text_atomic
 from .checkpoint import is_unconditional, load_checkpoint, networks_from_checkpoint
 from .config import TrainConfig
 from .data import find_data_dir, load_fashion_mnist, to_model_range
@@ -209,9 +209,7 @@ def domain_result(config: EvaluateConfig, generator, test, device: torch.device,
 
 
 def write_json(path: Path, values: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(values, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(values, indent=2) + "\n")
 
 
 def evaluate_run(config: EvaluateConfig) -> dict:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 
+from .atomic import write_text_atomic
 from .command import run_command
 from .errors import ReportError
 from .monitor import domain_rows, step_rows
@@ -311,9 +312,7 @@ def write_report(config: ReportConfig) -> Path:
     text = render(load_inputs(config.run_dir, config.published), command)
     if config.figures_dir is not None:
         text = relink_figures(text, config.run_dir, out, config.figures_dir)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, out)
+    write_text_atomic(out, text)
     return out
 
 

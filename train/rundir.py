@@ -4,6 +4,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .errors import TrainError
 
 # A run writes ~10 MB of checkpoints per epoch; refuse to start with less than this free.
@@ -70,6 +71,4 @@ class RunDir:
     def truncate_metrics(self, last_step: int) -> None:
         """Drop rows written after the checkpoint we resume from, so the curve continues."""
         kept = [row for row in self.read_metrics() if row["step"] <= last_step]
-        tmp = self.metrics.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept))
-        os.replace(tmp, self.metrics)
+        write_text_atomic(self.metrics, "".join(json.dumps(row) + "\n" for row in kept))
