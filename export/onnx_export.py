@@ -47,14 +47,15 @@ def discriminator_metadata(base: dict) -> dict:
             "labels": json.dumps(["real", "generated"])}
 
 
-def generator_metadata(base: dict, latent_dim: int, weights: str) -> dict:
-    """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones).
+def generator_metadata(base: dict, train_config, weights: str) -> dict:
+    """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones);
+    `architecture`: the run's --generator (train.networks.GENERATORS).
     An unconditional generator (`"conditional": "false"`) has no `labels` input: noise only."""
     inputs = {"noise": "float32 [N, latent_dim] ~ N(0, 1)"}
     if base["conditional"] == "true":
         inputs["labels"] = "int64 [N] class index"
-    return {**base, "kind": "generator", "output": "image", "latent_dim": str(latent_dim),
-            "generator_weights": weights, "inputs": json.dumps(inputs)}
+    return {**base, "kind": "generator", "output": "image", "latent_dim": str(train_config.latent_dim),
+            "architecture": train_config.generator, "generator_weights": weights, "inputs": json.dumps(inputs)}
 
 
 class GeneratorGraph(nn.Module):
@@ -146,7 +147,7 @@ def export_run(config: ExportConfig) -> dict:
     g_module, g_inputs = generator_graph(generator, g_inputs, is_unconditional(checkpoint))
     jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
             ("generator", g_module, g_inputs, "image",
-             generator_metadata(base, train_config.latent_dim, generator_weights(checkpoint)))]
+             generator_metadata(base, train_config, generator_weights(checkpoint)))]
     report = {"checkpoint": str(source), "step": checkpoint["step"], "opset": OPSET,
               "generator_weights": generator_weights(checkpoint),
               "tolerance": config.tolerance, "models": {}}

@@ -66,12 +66,9 @@ def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
                      num_classes: Optional[int] = None) -> None:
     """Refuse to resume into networks of another shape, naming the fields that differ (and the
     class count, which follows --dataset / --data-path)."""
-    saved = checkpoint["config"]
-    differ = [f"{k}: checkpoint {saved.get(k)!r}, now {getattr(config, k)!r}"
-              for k in ARCHITECTURE_FIELDS if saved.get(k) != getattr(config, k)]
-    if bool(saved.get("unconditional", False)) != config.unconditional:
-        differ.append(f"unconditional: checkpoint {bool(saved.get('unconditional', False))}, "
-                      f"now {config.unconditional}")
+    saved = TrainConfig.from_json(checkpoint["config"])  # fields older runs lack get their defaults
+    differ = [f"{k}: checkpoint {getattr(saved, k)!r}, now {getattr(config, k)!r}"
+              for k in ARCHITECTURE_FIELDS if getattr(saved, k) != getattr(config, k)]
     if num_classes is not None and len(checkpoint["class_names"]) != num_classes:
         differ.append(f"classes: checkpoint {len(checkpoint['class_names'])} "
                       f"{list(checkpoint['class_names'])}, now {num_classes} (--dataset/--data-path)")
@@ -100,7 +97,8 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
     generator carries the EMA weights when the run kept them (--ema), unless ema=False."""
     config = TrainConfig.from_json(checkpoint["config"])
     generator, discriminator = build_networks(config.latent_dim, config.width,
-                                              len(checkpoint["class_names"]), config.unconditional)
+                                              len(checkpoint["class_names"]), config.unconditional,
+                                              config.generator)
     use_ema = ema and generator_weights(checkpoint) == "ema"
     try:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])

@@ -37,10 +37,16 @@ class TrainConfig:
     epochs: int = field(default=20, metadata=_help("passes over the 60k training images"))
     max_steps: Optional[int] = field(default=None, metadata=_help(
         "stop after this many optimisation steps in total (for smoke runs)"))
+    max_minutes: Optional[float] = field(default=None, metadata=_help(
+        "stop after this many minutes of training in this invocation (a time budget: equal "
+        "budgets compare losses fairly); saves, draws and measures as at the end of a run"))
     batch_size: int = field(default=128, metadata=_help("images per step (real and generated each)"))
     # Model
     latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
     width: int = field(default=32, metadata=_help("base channel count of both networks"))
+    generator: Literal["convtranspose", "upsample", "mlp"] = field(default="convtranspose", metadata=_help(
+        "generator architecture (train/networks.py): transposed convs, nearest upsampling + "
+        "3x3 convs, or fully connected layers"))
     unconditional: bool = field(default=False, metadata=_help(
         "train without labels: noise is the generator's only input and the AC-GAN class term "
         "is dropped (networks.model_classes); sample grids are plain grids"))
@@ -82,6 +88,8 @@ class TrainConfig:
 
     def check(self, world_size: int = 1) -> None:
         """Refuse option values that cannot train, before anything is written."""
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise TrainError(f"--max-minutes must be positive, not {self.max_minutes}")
         if self.critic_steps < 1:
             raise TrainError(f"--critic-steps must be at least 1, not {self.critic_steps}")
         if self.gp_weight < 0:
@@ -111,7 +119,7 @@ class TrainConfig:
 
 
 # Fields that decide the networks' shapes: a checkpoint can only be loaded into the same values.
-ARCHITECTURE_FIELDS = ("latent_dim", "width")
+ARCHITECTURE_FIELDS = ("latent_dim", "width", "generator", "unconditional")
 
 
 def resume_config(given: TrainConfig) -> TrainConfig:

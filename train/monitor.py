@@ -77,9 +77,12 @@ class DomainFID:
                 "domain_fid_seconds": time.perf_counter() - started}
 
 
-def is_due(config: TrainConfig, epoch_done: int) -> bool:
-    """True at the end of every `domain_fid_every`-th completed epoch (epoch_done 0: none)."""
-    return config.domain_fid_every > 0 and epoch_done > 0 and epoch_done % config.domain_fid_every == 0
+def is_due(config: TrainConfig, epoch_done: int, last: bool = False) -> bool:
+    """True at the end of every `domain_fid_every`-th completed epoch (epoch_done 0: none), and
+    at the end of the run (`last`), so every run ends with a domain FID."""
+    if config.domain_fid_every <= 0:
+        return False
+    return last or (epoch_done > 0 and epoch_done % config.domain_fid_every == 0)
 
 
 def domain_rows(rows: list) -> list:

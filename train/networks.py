@@ -51,6 +51,52 @@ class Generator(nn.Module):
         return torch.tanh(self.up2(torch.relu(self.norm2(h, labels))))  # [N, 1, 28, 28]
 
 
+class UpsampleGenerator(nn.Module):
+    """Generator as above with nearest-neighbour upsampling then a 3x3 conv in place of each
+    transposed conv: no checkerboard by construction (Odena et al. 2016), other fingerprints."""
+
+    def __init__(self, latent_dim: int = 64, num_classes: int = 10, width: int = 32):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.project = nn.Linear(latent_dim, 2 * width * 7 * 7, bias=False)
+        self.unflatten = nn.Unflatten(1, (2 * width, 7, 7))
+        self.norm1 = ConditionalBatchNorm(2 * width, num_classes)
+        self.up1 = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(2 * width, width, 3, 1, 1, bias=False))
+        self.norm2 = ConditionalBatchNorm(width, num_classes)
+        self.up2 = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(width, 1, 3, 1, 1))
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.unflatten(self.project(noise))                 # [N, 2w, 7, 7]
+        h = self.up1(torch.relu(self.norm1(h, labels)))         # [N, w, 14, 14]
+        return torch.tanh(self.up2(torch.relu(self.norm2(h, labels))))  # [N, 1, 28, 28]
+
+
+class MLPGenerator(nn.Module):
+    """A fully connected generator (as in Goodfellow et al. 2014): no convolution, so no
+    spatial prior; its images are noisier, and a detector must catch those too."""
+
+    def __init__(self, latent_dim: int = 64, num_classes: int = 10, width: int = 32):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.hidden1 = nn.Linear(latent_dim, 8 * width, bias=False)
+        self.norm1 = ConditionalBatchNorm(8 * width, num_classes, dims=1)
+        self.hidden2 = nn.Linear(8 * width, 16 * width, bias=False)
+        self.norm2 = ConditionalBatchNorm(16 * width, num_classes, dims=1)
+        self.out = nn.Linear(16 * width, 28 * 28)
+        self.unflatten = nn.Unflatten(1, (1, 28, 28))
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.norm1(self.hidden1(noise), labels))  # [N, 8w]
+        h = torch.relu(self.norm2(self.hidden2(h), labels))      # [N, 16w]
+        return torch.tanh(self.unflatten(self.out(h)))           # [N, 1, 28, 28]
+
+
+# --generator: the generator architectures a run can train (the discriminator is always the same).
+GENERATORS = {"convtranspose": Generator, "upsample": UpsampleGenerator, "mlp": MLPGenerator}
+
+
 class Discriminator(nn.Module):
     """image [N, 1, 28, 28] -> (real_logit [N], class_logits [N, num_classes])."""
 
@@ -97,12 +143,12 @@ def model_classes(num_classes: int, unconditional: bool = False) -> int:
     return 1 if unconditional else num_classes
 
 
-def build_networks(latent_dim: int, width: int, num_classes: int = 10,
-                   unconditional: bool = False) -> tuple[Generator, Discriminator]:
+def build_networks(latent_dim: int, width: int, num_classes: int = 10, unconditional: bool = False,
+                   generator: str = "convtranspose") -> tuple[nn.Module, Discriminator]:
     """Both networks with DCGAN's N(0, 0.02) initialisation, seeded by the caller; with
-    unconditional=True built for one class (see model_classes)."""
+    unconditional=True built for one class (see model_classes); `generator` names one of GENERATORS."""
     num_classes = model_classes(num_classes, unconditional)
-    generator = Generator(latent_dim, num_classes, width)
+    generator = GENERATORS[generator](latent_dim, num_classes, width)
     discriminator = Discriminator(num_classes, width)
     for module in (*generator.modules(), *discriminator.modules()):
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):

@@ -61,7 +61,7 @@ class TrainState:
 def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> TrainState:
     torch.manual_seed(config.seed)
     generator, discriminator = build_networks(config.latent_dim, config.width, num_classes,
-                                              config.unconditional)
+                                              config.unconditional, config.generator)
     generator, discriminator = generator.to(device), discriminator.to(device)
     betas = (config.beta1, config.beta2)
     noise_rng = torch.Generator(device=device).manual_seed(config.seed)
@@ -245,7 +245,9 @@ def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[
                 metrics_file.write(json.dumps(row) + "\n")
             bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}", refresh=False)
             stop["stop"] = distributed.any_rank(stop["stop"], state.ranks)
-            if stop["stop"]:
+            if config.max_minutes is not None:  # every rank must agree, or DDP would hang
+                stop["out_of_time"] = distributed.any_rank(time.monotonic() > stop["deadline"], state.ranks)
+            if stop["stop"] or stop["out_of_time"]:
                 break
     return rows
 
@@ -325,7 +327,8 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
     monitor = DomainFID.for_config(config) if ranks.is_main else None
     board = open_log(config, ranks.is_main)  # --tensorboard: rank 0's TensorBoardLog, or None
     with stop_on_sigint() as stop:
-        while state.step < total and not stop["stop"]:
+        stop.update(out_of_time=False, deadline=time.monotonic() + 60 * (config.max_minutes or 0))
+        while state.step < total and not (stop["stop"] or stop["out_of_time"]):
             epoch = state.step // steps_per_epoch + 1
             started = time.perf_counter()
             batches = epoch_batches(data, config, epoch, device)
@@ -333,10 +336,11 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
             epoch_done = epoch if state.step % steps_per_epoch == 0 else 0
             if not ranks.is_main:
                 continue  # rank 0 alone measures, saves and draws
-            due = monitor is not None and is_due(config, epoch_done)
+            last = state.step >= total or stop["out_of_time"]
+            due = monitor is not None and is_due(config, epoch_done, last)
             fid_rows = [log_domain_fid(monitor, state, run, epoch, device)] if due else []
             save(state, config, data, run, epoch_done)
-            write_figures(state, data, run, epoch, state.step >= total or stop["stop"], config.unconditional)
+            write_figures(state, data, run, epoch, last or stop["stop"], config.unconditional)
             if board is not None:
                 board.log_rows(rows + fid_rows)
                 board.log_grid(run.sample_grid(epoch), state.step)

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from train.networks import ConditionalBatchNorm, Discriminator, Generator, RealLogit, build_networks
+from train.networks import GENERATORS, ConditionalBatchNorm, Discriminator, Generator, RealLogit, build_networks
 
 
 def seeded_networks(latent_dim=8, width=8, num_classes=10, seed=0):
@@ -81,3 +81,23 @@ def test_networks_record_their_sizes():
     generator = Generator(latent_dim=12, num_classes=7, width=4)
     assert (generator.latent_dim, generator.num_classes) == (12, 7)
     assert Discriminator(num_classes=7, width=4).class_head.out_features == 7
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+@pytest.mark.parametrize("unconditional", [False, True])
+def test_every_generator_kind_draws_model_range_images_per_label(kind, unconditional):
+    torch.manual_seed(0)
+    generator, _ = build_networks(8, 8, 10, unconditional, generator=kind)
+    assert isinstance(generator, GENERATORS[kind])
+    labels = torch.zeros(6, dtype=torch.long) if unconditional else torch.arange(6)
+    images = generator(torch.randn(6, 8), labels)
+    assert images.shape == (6, 1, 28, 28)
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_generator_kinds_differ_in_their_layers():
+    kinds = {kind: build_networks(8, 8, generator=kind)[0] for kind in GENERATORS}
+    has = {kind: {type(m) for m in g.modules()} for kind, g in kinds.items()}
+    assert nn.ConvTranspose2d in has["convtranspose"] and nn.ConvTranspose2d not in has["upsample"]
+    assert nn.Upsample in has["upsample"]
+    assert not {nn.Conv2d, nn.ConvTranspose2d} & has["mlp"]

@@ -290,3 +290,27 @@ def test_ctrl_c_stops_between_steps_with_a_checkpoint(make_config, monkeypatch):
     assert signal.getsignal(signal.SIGINT) is handler
     assert load_checkpoint(RunDir(config.run_dir).latest)["step"] == 2
     assert [row["step"] for row in RunDir(config.run_dir).read_metrics()] == [1, 2]
+
+
+def test_time_budget_ends_the_run_cleanly_after_the_step_that_crossed_it(make_config, monkeypatch):
+    clock = {"now": 1000.0}
+    real_step = trainer.train_step
+
+    def step_taking_a_minute(*args):
+        clock["now"] += 60.0
+        return real_step(*args)
+
+    monkeypatch.setattr(trainer.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(trainer, "train_step", step_taking_a_minute)
+    config = make_config(epochs=3, max_minutes=2.5)
+    state = train(config)  # no KeyboardInterrupt: a budget is a normal end
+    assert state.step == 3
+    run = RunDir(config.run_dir)
+    assert load_checkpoint(run.latest)["step"] == 3
+    assert run.pairs.is_file()  # the final figures are drawn
+
+
+@pytest.mark.parametrize("minutes", [0, -1.0])
+def test_time_budget_must_be_positive(make_config, minutes):
+    with pytest.raises(TrainError, match="--max-minutes"):
+        train(make_config(max_minutes=minutes))
