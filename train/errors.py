@@ -23,3 +23,7 @@ class EvaluationError(TrainError):
 
 class ReportError(TrainError):
     """An input of the report is missing or malformed."""
+
+
+class WreathError(TrainError):
+    """`python -m train.wreath` has no candle generator to draw with, or a bad --date."""
