@@ -1,9 +1,9 @@
-"""Tell real FashionMNIST-format images from GAN-generated ones with an ONNX discriminator.
+"""Tell real FashionMNIST-format images from GAN-generated ones with an ONNX model.
 
 Runs on onnxruntime's CPU provider and needs only onnxruntime, numpy and Pillow (no PyTorch)::
 
     from detector import load_detector
-    det = load_detector()                    # models/discriminator.onnx
+    det = load_detector()                    # models/detector.onnx ("discriminator": the GAN's D)
     det.detect("img.png")                    # Prediction(label='real', confidence=0.93, ...)
     for p in det.detect_many(paths): ...     # batched; bad images come back as ImageError
 

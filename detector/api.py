@@ -96,7 +96,7 @@ class Detector:
 
 def load_detector(model: "str | os.PathLike | None" = None, *,
                   batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0) -> Detector:
-    """Open ``model`` (None: models/discriminator.onnx; a name in models/; or a path).
+    """Open ``model`` (None: models/detector.onnx; a name in models/; or a path).
 
     ``threads`` is onnxruntime's intra-op thread count (0: its default, one per core).
     Raises ModelError when it is missing, unreadable or breaks the model contract.

@@ -51,12 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m detector", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Tell whether FashionMNIST-format images are real or GAN-generated,\n"
-                    "with an ONNX discriminator run by onnxruntime on the CPU.")
+                    "with an ONNX model run by onnxruntime on the CPU.")
     parser.add_argument("images", nargs="+", metavar="IMAGE",
                         help='image file, directory of images, or "-" for stdin')
     parser.add_argument("--model", metavar="NAME|PATH",
-                        help="model name in models/ (e.g. discriminator, detector) or path to an "
-                             ".onnx file (default: models/discriminator.onnx)")
+                        help="model name in models/ or path to an .onnx file (default: detector, the "
+                             "detector trained on many GANs; discriminator: the shipped GAN's own "
+                             "discriminator)")
     parser.add_argument("--resize", action="store_true",
                         help="scale images of another size to the model's size (Lanczos) "
                              "instead of failing")

@@ -14,7 +14,8 @@ from .errors import ModelError
 from .metadata import ModelInfo, parse_metadata
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_MODEL = "discriminator"
+# The dedicated detector (python -m train.detector); "discriminator" is the GAN's own D.
+DEFAULT_MODEL = "detector"
 INPUT_NAME = "image"
 
 

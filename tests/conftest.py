@@ -33,3 +33,9 @@ def tiny_run(tmp_path_factory, tiny_data_dir):
                       batch_size=16, width=8, latent_dim=8, device="cpu", progress=False,
                       domain_fid_every=0))
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def write_fmnist():
+    """write_fashion_mnist, for tests that need a set of another size (conftest is not imported)."""
+    return write_fashion_mnist

@@ -20,22 +20,22 @@ def test_missing_name_lists_what_exists(tmp_path, monkeypatch, helpers):
     monkeypatch.setattr(model_module, "MODELS_DIR", tmp_path)
     helpers.write_model(tmp_path / "discriminator.onnx")
     with pytest.raises(ModelError, match=r"model 'detector' not found.*available: discriminator"):
-        resolve_model_path("detector")
+        resolve_model_path()  # the default, detector, is missing here
 
 
 def test_names_resolve_in_models_dir(tmp_path, monkeypatch, helpers):
     monkeypatch.setattr(model_module, "MODELS_DIR", tmp_path)
     helpers.write_model(tmp_path / "discriminator.onnx")
     helpers.write_model(tmp_path / "detector.onnx")
-    assert resolve_model_path() == tmp_path / "discriminator.onnx"
-    assert resolve_model_path("detector") == tmp_path / "detector.onnx"
+    assert resolve_model_path() == tmp_path / "detector.onnx"
+    assert resolve_model_path("discriminator") == tmp_path / "discriminator.onnx"
     assert load_detector("detector").model.path == tmp_path / "detector.onnx"
 
 
 def test_default_is_repo_models_folder():
     assert model_module.MODELS_DIR == model_module.Path(model_module.__file__).parent.parent / \
         "models"
-    assert model_module.DEFAULT_MODEL == "discriminator"
+    assert model_module.DEFAULT_MODEL == "detector"
 
 
 @pytest.mark.parametrize("content", [b"", b"not an onnx model", b"\x08\x07" * 100])
