@@ -51,25 +51,14 @@ class Generator(nn.Module):
         return torch.tanh(self.up2(torch.relu(self.norm2(h, labels))))  # [N, 1, 28, 28]
 
 
-class UpsampleGenerator(nn.Module):
+class UpsampleGenerator(Generator):
     """Generator as above with nearest-neighbour upsampling then a 3x3 conv in place of each
     transposed conv: no checkerboard by construction (Odena et al. 2016), other fingerprints."""
 
     def __init__(self, latent_dim: int = 64, num_classes: int = 10, width: int = 32):
-        super().__init__()
-        self.latent_dim = latent_dim
-        self.num_classes = num_classes
-        self.project = nn.Linear(latent_dim, 2 * width * 7 * 7, bias=False)
-        self.unflatten = nn.Unflatten(1, (2 * width, 7, 7))
-        self.norm1 = ConditionalBatchNorm(2 * width, num_classes)
+        super().__init__(latent_dim, num_classes, width)
         self.up1 = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(2 * width, width, 3, 1, 1, bias=False))
-        self.norm2 = ConditionalBatchNorm(width, num_classes)
         self.up2 = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(width, 1, 3, 1, 1))
-
-    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = self.unflatten(self.project(noise))                 # [N, 2w, 7, 7]
-        h = self.up1(torch.relu(self.norm1(h, labels)))         # [N, w, 14, 14]
-        return torch.tanh(self.up2(torch.relu(self.norm2(h, labels))))  # [N, 1, 28, 28]
 
 
 class MLPGenerator(nn.Module):

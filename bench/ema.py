@@ -1,0 +1,43 @@
+"""What `--ema` buys: the domain FID of a run's averaged generator beside its raw one.
+
+    python bench/ema.py [--run-dir runs/zoo/convtranspose-ns-ema] [--samples 10000]
+
+For every checkpoint of an --ema run (epoch snapshots and latest.pt) it measures, with the same
+noise and the same classifier, the classifier-feature FID of the raw trained weights and of
+the exponential moving average, and prints both and their ratio (< 1: EMA is better).
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from train.checkpoint import load_checkpoint, networks_from_checkpoint  # noqa: E402
+from train.monitor import DomainFID  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", type=Path, default=REPO / "runs/zoo/convtranspose-ns-ema")
+    parser.add_argument("--samples", type=int, default=10_000, help="generated images per FID")
+    parser.add_argument("--classifier", type=Path, default=REPO / "models/fmnist_classifier.pt")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    checkpoints = sorted((args.run_dir / "checkpoints").glob("epoch_*.pt")) + [args.run_dir / "checkpoints/latest.pt"]
+    monitor = DomainFID(args.classifier, args.data_dir, args.samples)
+    print(f"domain FID ({args.samples} generated vs the 10,000 test images) of {args.run_dir}")
+    print(f"{'checkpoint':<14} {'step':>6} {'raw':>8} {'EMA':>8} {'EMA/raw':>8}")
+    for path in checkpoints:
+        checkpoint = load_checkpoint(path)
+        if "ema" not in checkpoint:
+            sys.exit(f"bench/ema.py: {path} has no EMA weights (train with --ema 0.999)")
+        fid = {ema: monitor.measure(networks_from_checkpoint(checkpoint, ema=ema)[0], torch.device("cpu"))["domain_fid"]
+               for ema in (False, True)}
+        print(f"{path.stem:<14} {checkpoint['step']:>6} {fid[False]:>8.2f} {fid[True]:>8.2f} {fid[True] / fid[False]:>8.3f}")
+
+
+if __name__ == "__main__":
+    main()
