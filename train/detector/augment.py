@@ -52,7 +52,7 @@ def jpeg(images: torch.Tensor, rng: torch.Generator, qualities: tuple = (50, 95)
 
 
 # (augmentation, fraction of images it is applied to)
-AUGMENTATIONS = ((shift, 0.5), (blur, 0.2), (noise, 0.2), (jpeg, 0.2))
+AUGMENTATIONS = ((shift, 0.5), (blur, 0.1), (noise, 0.1), (jpeg, 0.1))
 
 
 def augment(images: torch.Tensor, rng: torch.Generator) -> torch.Tensor:

@@ -41,7 +41,7 @@ def detector_metadata(fitted: dict) -> dict:
             "labels": json.dumps(["real", "generated"]), "class_names": json.dumps(list(CLASS_NAMES)),
             "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
             "families": json.dumps(fitted["families"]), "target_fpr": str(fitted["target_fpr"]),
-            "calibration": json.dumps({k: fitted[k] for k in ("platt_a", "platt_b", "threshold")}),
+            "calibration": json.dumps({k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")}),
             "project_version": train.__version__,
             "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from ..data import CLASS_NAMES, load_fashion_mnist, to_model_range
 from .augment import augment
-from .calibration import fit_logistic, fit_platt, fpr_threshold
+from .calibration import fit_logistic, fpr_threshold
 from .config import DetectorConfig
 from .model import DetectorNet, FingerprintCNN, RealDensity, fit_real_density
 from .zoo import ZooGenerator, sample_zoo
@@ -39,13 +39,25 @@ def real_split(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return images[:cut], labels[:cut], images[cut:]
 
 
+def split_evenly(n: int, parts: int) -> list[int]:
+    return [n // parts + (i < n % parts) for i in range(parts)]
+
+
+def sample_family(generators: list[ZooGenerator], n: int, seed: int) -> np.ndarray:
+    """Half of n from the family's final generators (the best, hardest to catch, and a small
+    minority of its snapshots), half spread over all its generators, early to late."""
+    finals = [g for g in generators if g.final]
+    from_finals, from_all = split_evenly(n, 2)
+    parts = [sample_zoo(finals, from_finals, seed)[0] if from_finals else None,
+             sample_zoo(generators, from_all, seed + 500)[0] if from_all else None]
+    return np.concatenate([p for p in parts if p is not None])
+
+
 def sample_families(generators: list[ZooGenerator], n: int, seed: int) -> np.ndarray:
-    """n images, an equal share per family, spread over each family's generators."""
+    """n images, an equal share per family (sample_family)."""
     names = sorted({g.family for g in generators})
-    shares = np.full(len(names), n // len(names))
-    shares[: n % len(names)] += 1
-    return np.concatenate([sample_zoo([g for g in generators if g.family == name], int(share), seed + i)[0]
-                           for i, (name, share) in enumerate(zip(names, shares))])
+    return np.concatenate([sample_family([g for g in generators if g.family == name], share, seed + 1000 * i)
+                           for i, (name, share) in enumerate(zip(names, split_evenly(n, len(names))))])
 
 
 def fit_data(config: DetectorConfig, generators: list[ZooGenerator]) -> FitData:
@@ -99,15 +111,24 @@ def fit_density(data: FitData, components: int) -> RealDensity:
     return density
 
 
+def parts_of(net: DetectorNet, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
+    """[N, 2] logits of the detector's two parts for uint8 images [N, 28, 28]."""
+    with torch.inference_mode():
+        return np.concatenate([net.parts(to_model_range(torch.from_numpy(images[i:i + batch_size]))).numpy()
+                               for i in range(0, len(images), batch_size)])
+
+
 def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
-    """Platt scaling on the calibration sets, then a shift so that at most `target_fpr` of the
-    held-out real images fall below 0; a shift only when needed, as it moves the prior."""
-    real, generated = logits_of(net, data.real_calibration), logits_of(net, data.generated_calibration)
-    a, b = fit_platt(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
-    net.platt.copy_(torch.tensor([a, b]))
-    threshold = min(0.0, fpr_threshold(a * real + b, target_fpr))
+    """A logistic regression of real-vs-generated on the two parts' logits (the calibration sets),
+    then a shift so that at most `target_fpr` of the held-out real images fall below 0; a shift
+    only when needed, as it moves the prior the probability is calibrated for."""
+    real, generated = parts_of(net, data.real_calibration), parts_of(net, data.generated_calibration)
+    mix = fit_logistic(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
+    net.mix.copy_(torch.as_tensor(mix, dtype=torch.float32))
+    threshold = min(0.0, fpr_threshold(real @ mix[:2] + mix[2], target_fpr))
     net.threshold.fill_(threshold)
-    return {"platt_a": a, "platt_b": b, "threshold": threshold, "target_fpr": target_fpr}
+    return {"fingerprint_weight": float(mix[0]), "density_weight": float(mix[1]), "bias": float(mix[2]),
+            "threshold": threshold, "target_fpr": target_fpr}
 
 
 def fit_detector(config: DetectorConfig, generators: list[ZooGenerator]) -> tuple[DetectorNet, dict]:

@@ -6,8 +6,8 @@ Both parts see the image alone (model range [-1, 1], as the discriminator) and g
   its likelihood under per-class Gaussians in PCA space. It needs no generated image to fit,
   so it cannot overfit to one generator's fingerprints; a two-feature logistic regression
   (fitted on zoo images) turns its two numbers into a logit.
-`DetectorNet` says "real" only when both do (the minimum of the two logits), then applies the
-calibration (Platt scaling) and the threshold shift chosen on held-out real images.
+`DetectorNet` weighs the two logits by a logistic regression fitted on held-out images (which
+also calibrates them), then applies the threshold shift chosen on held-out real images.
 """
 import numpy as np
 import torch
@@ -90,18 +90,20 @@ def fit_real_density(density: RealDensity, images: np.ndarray, labels: np.ndarra
 
 class DetectorNet(nn.Module):
     """image [N, 1, 28, 28] -> calibrated, thresholded real_logit [N] (what detector.onnx ships):
-    P(real) = sigmoid(a * min(fingerprint, density) + b - threshold)."""
+    P(real) = sigmoid(w_f * fingerprint + w_d * density + b - threshold). The weights are a
+    logistic regression on held-out images (calibrate in fit.py): Platt scaling of both parts at
+    once, each part weighted by how much it adds."""
 
     def __init__(self, fingerprint: FingerprintCNN, density: RealDensity):
         super().__init__()
         self.fingerprint = fingerprint
         self.density = density
-        self.register_buffer("platt", torch.tensor([1.0, 0.0]))  # a, b
+        self.register_buffer("mix", torch.tensor([1.0, 0.0, 0.0]))  # w_f, w_d, b
         self.register_buffer("threshold", torch.zeros(()))
 
-    def combined(self, images: torch.Tensor) -> torch.Tensor:
-        """Real only when both parts say so: the smaller of the two logits."""
-        return torch.minimum(self.fingerprint(images), self.density(images))
+    def parts(self, images: torch.Tensor) -> torch.Tensor:
+        """[N, 2]: the fingerprint CNN's and the real-image model's logits."""
+        return torch.stack([self.fingerprint(images), self.density(images)], dim=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # `image`: the ONNX input's name
-        return self.platt[0] * self.combined(image) + self.platt[1] - self.threshold
+        return self.parts(image) @ self.mix[:2] + self.mix[2] - self.threshold

@@ -37,15 +37,15 @@ def test_density_is_higher_at_a_class_centre_than_between_classes():
     assert density.scores(centre)[0, 1] < density.scores(between)[0, 1]  # -log density
 
 
-def test_detector_says_real_only_when_both_parts_do_then_calibrates_and_shifts():
+def test_detector_weighs_both_parts_then_shifts_by_the_threshold():
     torch.manual_seed(0)
     net = DetectorNet(FingerprintCNN(width=4), RealDensity(components=2, num_classes=2)).eval()
     images = torch.rand(6, 1, 28, 28) * 2 - 1
-    both = torch.stack([net.fingerprint(images), net.density(images)])
-    torch.testing.assert_close(net.combined(images), both.min(0).values)
-    net.platt.copy_(torch.tensor([2.0, 0.5]))
-    net.threshold.fill_(-1.0)
-    torch.testing.assert_close(net(images), 2.0 * both.min(0).values + 0.5 + 1.0)
+    fingerprint, density = net.fingerprint(images), net.density(images)
+    torch.testing.assert_close(net.parts(images), torch.stack([fingerprint, density], 1))
+    net.mix.copy_(torch.tensor([2.0, 0.5, -1.0]))
+    net.threshold.fill_(-1.5)
+    torch.testing.assert_close(net(images), 2.0 * fingerprint + 0.5 * density - 1.0 + 1.5)
 
 
 @pytest.mark.parametrize("function", [shift, blur, noise, jpeg])
