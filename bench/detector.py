@@ -56,8 +56,8 @@ def main() -> int:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="discriminator",
-                        help="name in models/ or path to an .onnx file (default: discriminator)")
+    parser.add_argument("--model", default="detector",
+                        help="name in models/ or path to an .onnx file (default: detector, the CLI's default)")
     parser.add_argument("--images", type=int, default=3000, help="PNGs in the throughput folder")
     parser.add_argument("--runs", type=int, default=5, help="timed cold starts of the detector")
     parser.add_argument("--torch-runs", type=int, default=3, help="timed `import torch` runs")

@@ -17,7 +17,7 @@ from .config import TrainConfig
 from .data import ImageSet, to_model_range, to_uint8
 from .datasets import load_dataset
 from .distributed import SINGLE, Ranks
-from .ema import make_ema, update_ema
+from .ema import make_ema, update_ema, warmed_up_decay
 from .errors import DivergenceError, TrainError
 from .losses import LOSSES, gradient_penalty
 from .monitor import DomainFID, is_due
@@ -162,7 +162,7 @@ def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
     loss_g.backward()
     state.opt_g.step()
     if state.ema is not None:
-        update_ema(state.ema, state.generator, config.ema)
+        update_ema(state.ema, state.generator, warmed_up_decay(config.ema, state.step))
     state.step += 1
     return step_statistics(*d_out, loss_g, labels, state.ranks)
 

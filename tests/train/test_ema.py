@@ -9,7 +9,7 @@ from torch import nn
 from export.config import ExportConfig
 from export.onnx_export import export_run
 from train.checkpoint import generator_weights, load_checkpoint, networks_from_checkpoint
-from train.ema import make_ema, update_ema
+from train.ema import make_ema, update_ema, warmed_up_decay
 from train.rundir import RunDir
 from train.sampling import load_generator
 from train.trainer import train
@@ -105,3 +105,15 @@ def test_generate_evaluate_and_export_use_the_ema_generator(make_config, tiny_da
                                 providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     assert meta["generator_weights"] == "ema" == report["generator_weights"]
     assert json.loads((out / "export.json").read_text())["generator_weights"] == "ema"
+
+
+@pytest.mark.parametrize("step, expected", [(0, 0.1), (10, 0.55), (90, 0.91), (10_000, 0.999), (10**6, 0.999)])
+def test_ema_decay_warms_up_so_the_random_start_fades(step, expected):
+    assert warmed_up_decay(0.999, step) == pytest.approx(expected, abs=1e-9)
+
+
+def test_warm_up_leaves_little_of_the_initial_weights_after_a_short_run():
+    kept = 1.0
+    for step in range(2261):
+        kept *= warmed_up_decay(0.999, step)
+    assert kept < 1e-6 < 0.999 ** 2261  # without the warm-up: 10 % of the initial weights

@@ -37,7 +37,7 @@ class DetectorConfig:
         "with --evaluate: generated test images per held-out family (its final generators)"))
     target_fpr: float = field(default=0.02, metadata=_help(
         "largest fraction of held-out real images the threshold may call generated"))
-    epochs: int = field(default=6, metadata=_help("passes of the fingerprint CNN over the real images"))
+    epochs: int = field(default=8, metadata=_help("passes of the fingerprint CNN over the real images"))
     batch_size: int = field(default=256, metadata=_help("images per step, half real, half generated"))
     lr: float = field(default=1e-3, metadata=_help("Adam learning rate of the fingerprint CNN"))
     width: int = field(default=16, metadata=_help("base channel count of the fingerprint CNN"))

@@ -16,7 +16,7 @@ from .augment import augment
 from .calibration import fit_logistic, fpr_threshold
 from .config import DetectorConfig
 from .model import DetectorNet, FingerprintCNN, RealDensity, fit_real_density
-from .zoo import ZooGenerator, sample_zoo
+from .zoo import ZooGenerator, sample_zoo, shares
 
 
 @dataclass
@@ -39,17 +39,14 @@ def real_split(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return images[:cut], labels[:cut], images[cut:]
 
 
-def split_evenly(n: int, parts: int) -> list[int]:
-    return [n // parts + (i < n % parts) for i in range(parts)]
-
-
 def sample_family(generators: list[ZooGenerator], n: int, seed: int) -> np.ndarray:
     """Half of n from the family's final generators (the best, hardest to catch, and a small
-    minority of its snapshots), half spread over all its generators, early to late."""
+    minority of its snapshots), half over all its snapshots weighted by how far into their run
+    they are: the first blurry epochs are easy and need few examples."""
     finals = [g for g in generators if g.final]
-    from_finals, from_all = split_evenly(n, 2)
+    from_finals, from_all = shares(n, [1, 1])
     parts = [sample_zoo(finals, from_finals, seed)[0] if from_finals else None,
-             sample_zoo(generators, from_all, seed + 500)[0] if from_all else None]
+             sample_zoo(generators, from_all, seed + 500, [g.progress for g in generators])[0] if from_all else None]
     return np.concatenate([p for p in parts if p is not None])
 
 
@@ -57,7 +54,7 @@ def sample_families(generators: list[ZooGenerator], n: int, seed: int) -> np.nda
     """n images, an equal share per family (sample_family)."""
     names = sorted({g.family for g in generators})
     return np.concatenate([sample_family([g for g in generators if g.family == name], share, seed + 1000 * i)
-                           for i, (name, share) in enumerate(zip(names, split_evenly(n, len(names))))])
+                           for i, (name, share) in enumerate(zip(names, shares(n, np.ones(len(names)))))])
 
 
 def fit_data(config: DetectorConfig, generators: list[ZooGenerator]) -> FitData:

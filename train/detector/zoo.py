@@ -23,6 +23,7 @@ class ZooGenerator:
     checkpoint: Path
     ema: bool  # the run's averaged weights (--ema) rather than the trained ones
     final: bool  # its run's last checkpoint: the best generator of the run, the hardest to catch
+    progress: float = 1.0  # how far into its run: snapshot number / number of snapshots
 
     @property
     def name(self) -> str:
@@ -62,8 +63,8 @@ def run_generators(run_dir: Path) -> list[ZooGenerator]:
     if last_epoch_step != latest["step"]:
         snapshots.append(run.latest)
     weights = [False, True] if "ema" in latest else [False]
-    return [ZooGenerator(family, path, ema, final=path == snapshots[-1])
-            for path in snapshots for ema in weights]
+    return [ZooGenerator(family, path, ema, final=path == snapshots[-1], progress=(i + 1) / len(snapshots))
+            for i, path in enumerate(snapshots) for ema in weights]
 
 
 def zoo_generators(paths: list) -> list[ZooGenerator]:
@@ -82,13 +83,20 @@ def sample_generator(generator: ZooGenerator, n: int, seed: int) -> np.ndarray:
     return sample_images(network, labels, seed, torch.device("cpu"))
 
 
-def sample_zoo(generators: list[ZooGenerator], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """n images spread evenly over `generators` (the first n % len ones give one more), and
-    the index of the generator behind each; each generator's noise has its own seed."""
+def shares(n: int, weights) -> np.ndarray:
+    """n split in proportion to `weights`, whole numbers adding up to n (largest remainders)."""
+    exact = n * np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    counts = np.floor(exact).astype(int)
+    counts[np.argsort(counts - exact, kind="stable")[: n - counts.sum()]] += 1
+    return counts
+
+
+def sample_zoo(generators: list[ZooGenerator], n: int, seed: int, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """n images spread over `generators` in proportion to `weights` (default: evenly), and the
+    index of the generator behind each; each generator's noise has its own seed."""
     if not generators:
         raise TrainError("no generators to sample from")
-    counts = np.full(len(generators), n // len(generators))
-    counts[: n % len(generators)] += 1
+    counts = shares(n, np.ones(len(generators)) if weights is None else weights)
     images = [sample_generator(g, int(c), seed * 1009 + i) for i, (g, c) in enumerate(zip(generators, counts)) if c]
     sources = np.repeat(np.arange(len(generators)), counts)
     return np.concatenate(images), sources

@@ -1,7 +1,7 @@
 import pytest
 
 from train.config import TrainConfig
-from train.detector.zoo import family_of, find_runs, run_generators, sample_zoo, zoo_generators
+from train.detector.zoo import family_of, find_runs, run_generators, sample_zoo, shares, zoo_generators
 from train.errors import TrainError
 
 
@@ -48,3 +48,14 @@ def test_sampling_spreads_images_over_generators_and_repeats_with_the_seed(tiny_
     again, _ = sample_zoo(generators, 10, seed=5)
     other, _ = sample_zoo(generators, 10, seed=6)
     assert (images == again).all() and not (images == other).all()
+
+
+@pytest.mark.parametrize("n, weights, expected", [
+    (10, [1, 1, 1], [4, 3, 3]), (10, [0.25, 0.5, 1.0], [1, 3, 6]), (7, [1, 0], [7, 0]), (0, [1, 2], [0, 0])])
+def test_shares_are_whole_proportional_and_add_up(n, weights, expected):
+    assert shares(n, weights).tolist() == expected
+
+
+def test_snapshots_know_how_far_into_their_run_they_are(tiny_zoo):
+    raw = [g for g in run_generators(tiny_zoo / "b")]
+    assert [(g.checkpoint.name, g.progress) for g in raw] == [("epoch_001.pt", 0.5), ("epoch_002.pt", 1.0)]
