@@ -6,7 +6,6 @@ split, beside the GAN's own discriminator (models/discriminator.onnx) on the sam
 Then the shipped detector (--export) on the seed's test (1k real + 1k from models/generator.onnx)
 and its calibration. Writes the report, a results JSON and figures (report.py).
 """
-import json
 import time
 from pathlib import Path
 
