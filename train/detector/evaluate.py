@@ -74,7 +74,7 @@ def calibration(config: DetectorConfig, generators: list[ZooGenerator], real: np
     generated = np.concatenate(per_family)
     logits = onnx_logits(config.export, np.concatenate([real[:len(generated)], generated]))
     is_real = np.r_[np.ones(len(generated)), np.zeros(len(generated))]
-    return reliability(1 / (1 + np.exp(-logits)), is_real)
+    return reliability(0.5 * (1 + np.tanh(logits.astype(np.float64) / 2)), is_real)  # sigmoid, no overflow
 
 
 def evaluate_detector(config: DetectorConfig) -> dict:
