@@ -6,9 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-
-def _help(text: str, **more) -> dict:
-    return {"help": text, **more}
+from ..config import _help
 
 
 @dataclass
