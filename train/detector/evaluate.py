@@ -22,7 +22,7 @@ from .fit import fit_detector, logits_of
 from .report import write_report
 from .zoo import ZooGenerator, families, sample_zoo, zoo_generators
 
-MODELS = Path("models")
+MODELS = Path(__file__).resolve().parents[2] / "models"  # the shipped discriminator and generator
 
 
 def onnx_logits(model: Path, images: np.ndarray) -> np.ndarray:
