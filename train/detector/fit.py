@@ -65,9 +65,11 @@ def fit_data(config: DetectorConfig, generators: list[ZooGenerator]) -> FitData:
     return FitData(real_train, real_labels, real_calibration, generated[order[:cut]], generated[order[cut:]])
 
 
-def logits_of(module: nn.Module, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
-    """A real_logit module's outputs for uint8 images [N, 28, 28]."""
-    module.eval()
+def logits_of(module, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
+    """What `module` (an eval-mode network, or a method such as DetectorNet.parts) gives for
+    uint8 images [N, 28, 28], in batches."""
+    if isinstance(module, nn.Module):
+        module.eval()
     with torch.inference_mode():
         return np.concatenate([module(to_model_range(torch.from_numpy(images[i:i + batch_size]))).numpy()
                                for i in range(0, len(images), batch_size)])
@@ -108,18 +110,11 @@ def fit_density(data: FitData, components: int) -> RealDensity:
     return density
 
 
-def parts_of(net: DetectorNet, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
-    """[N, 2] logits of the detector's two parts for uint8 images [N, 28, 28]."""
-    with torch.inference_mode():
-        return np.concatenate([net.parts(to_model_range(torch.from_numpy(images[i:i + batch_size]))).numpy()
-                               for i in range(0, len(images), batch_size)])
-
-
 def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
     """A logistic regression of real-vs-generated on the two parts' logits (the calibration sets),
     then a shift so that at most `target_fpr` of the held-out real images fall below 0; a shift
     only when needed, as it moves the prior the probability is calibrated for."""
-    real, generated = parts_of(net, data.real_calibration), parts_of(net, data.generated_calibration)
+    real, generated = logits_of(net.parts, data.real_calibration), logits_of(net.parts, data.generated_calibration)
     mix = fit_logistic(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
     net.mix.copy_(torch.as_tensor(mix, dtype=torch.float32))
     threshold = min(0.0, fpr_threshold(real @ mix[:2] + mix[2], target_fpr))
