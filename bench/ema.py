@@ -15,8 +15,8 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from train.checkpoint import load_checkpoint, networks_from_checkpoint  # noqa: E402
-from train.monitor import DomainFID  # noqa: E402
+from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint  # noqa: E402
+from train.gan.monitor import DomainFID  # noqa: E402
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ A wall-clock budget is unfair on a shared machine (a job that starts beside one 
 alone), so the budget is turned into steps: the losses' step speeds are first measured side by
 side (bench/train_speed.py's per_loss_rates), then each run trains `minutes x images/s / batch`
 steps with `--max-steps`. The runs are then reproducible anywhere with the printed step counts.
-Each run ends with a domain FID (2,000 generated vs the 10,000 test images, train/monitor.py).
+Each run ends with a domain FID (2,000 generated vs the 10,000 test images, train/gan/monitor.py).
 """
 import argparse
 import json

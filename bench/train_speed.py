@@ -26,8 +26,8 @@ from typing import get_args
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from train.config import TrainConfig  # noqa: E402
-from train.trainer import make_autocast, new_state, train_step  # noqa: E402
+from train.gan.config import TrainConfig  # noqa: E402
+from train.gan.trainer import make_autocast, new_state, train_step  # noqa: E402
 
 LOSSES = ("ns", "hinge", "wgan-gp:5", "wgan-gp:1")
 

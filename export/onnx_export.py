@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 import train
-from train.checkpoint import generator_weights, is_unconditional, load_checkpoint, networks_from_checkpoint
-from train.data import to_model_range
-from train.datasets import evaluation_images
-from train.networks import Generator, RealLogit
+from train.data import evaluation_images, to_model_range
+from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
+    networks_from_checkpoint)
+from train.gan.networks import Generator, RealLogit
 
 from .config import OPSET, ExportConfig
 from .errors import ExportError
@@ -49,7 +49,7 @@ def discriminator_metadata(base: dict) -> dict:
 
 def generator_metadata(base: dict, train_config, weights: str) -> dict:
     """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones);
-    `architecture`: the run's --generator (train.networks.GENERATORS).
+    `architecture`: the run's --generator (train.gan.networks.GENERATORS).
     An unconditional generator (`"conditional": "false"`) has no `labels` input: noise only."""
     inputs = {"noise": "float32 [N, latent_dim] ~ N(0, 1)"}
     if base["conditional"] == "true":

@@ -25,8 +25,8 @@ def tiny_data_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_data_dir):
     """A 4-step run of a small model on the tiny data; returns its run directory."""
-    from train.config import TrainConfig
-    from train.trainer import train
+    from train.gan.config import TrainConfig
+    from train.gan.trainer import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     train(TrainConfig(run_dir=run_dir, data_dir=tiny_data_dir, epochs=1, max_steps=4,

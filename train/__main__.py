@@ -3,9 +3,9 @@ import sys
 
 from argparse_dataclass import ArgumentParser
 
-from .config import TrainConfig, resume_config
-from .errors import TrainError
-from .trainer import train
+from train.errors import TrainError
+from train.gan.config import resume_config, TrainConfig
+from train.gan.trainer import train
 
 
 def main(argv=None) -> int:

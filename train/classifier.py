@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Optional
 
 
-from .data import load_fashion_mnist
-from .command import run_command
-from .metrics.classifier import predict, save_classifier, train_classifier
+from train.command import run_command
+from train.data import load_fashion_mnist
+from train.metrics.classifier import predict, save_classifier, train_classifier
 
 DEFAULT_PATH = Path("models/fmnist_classifier.pt")
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from argparse_dataclass import ArgumentParser
 
-from .errors import TrainError
+from train.errors import TrainError
 
 
 def run_command(config_class: type, argv: Optional[Sequence[str]], *, module: str,

@@ -3,7 +3,7 @@
     python -m train.domain_fid --run-dir runs/fmnist-cgan            # every 5th epoch checkpoint
     python -m train.domain_fid --run-dir runs/fmnist-cgan --every 1  # every epoch checkpoint
 
-For runs trained without the monitor (train/monitor.py), e.g. before it existed. The monitor's
+For runs trained without the monitor (train/gan/monitor.py), e.g. before it existed. The monitor's
 measurement depends only on the generator's weights at the end of the epoch, which
 checkpoints/epoch_NNN.pt holds, so the rows written here are the ones training would have
 logged (same noise, same samples, same classifier); each row names its checkpoint in
@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Literal, Optional
 
 
-from .atomic import write_text_atomic
-from .checkpoint import load_checkpoint, networks_from_checkpoint
-from .config import TrainConfig
-from .command import run_command
-from .errors import TrainError
-from .monitor import DomainFID, domain_rows
-from .rundir import RunDir
-from .trainer import pick_device
+from train.command import run_command
+from train.errors import TrainError
+from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.config import TrainConfig
+from train.gan.monitor import domain_rows, DomainFID
+from train.gan.trainer import pick_device
+from train.run.atomic import write_text_atomic
+from train.run.rundir import RunDir
 
 DEFAULTS = TrainConfig()
 

@@ -21,20 +21,20 @@ from typing import Literal, Optional
 import numpy as np
 import torch
 
-from .atomic import write_text_atomic
-from .checkpoint import is_unconditional, load_checkpoint, networks_from_checkpoint
-from .config import TrainConfig
-from .data import find_data_dir, load_fashion_mnist, to_model_range
-from .datasets import evaluation_images, has_classifier_metrics
-from .command import run_command
-from .errors import EvaluationError
-from .metrics import domain, inception
-from .metrics.discriminator_accuracy import discriminator_accuracy
-from .metrics.fid import frechet_distance, statistics
-from .metrics.reference_stats import DEFAULT_CACHE_DIR, cache_path, cached_statistics
-from .rundir import RunDir
-from .sampling import balanced_labels, sample_images
-from .trainer import pick_device
+from train.command import run_command
+from train.data import (evaluation_images, find_data_dir, has_classifier_metrics, load_fashion_mnist,
+    to_model_range)
+from train.errors import EvaluationError
+from train.gan.checkpoint import is_unconditional, load_checkpoint, networks_from_checkpoint
+from train.gan.config import TrainConfig
+from train.gan.sampling import balanced_labels, sample_images
+from train.gan.trainer import pick_device
+from train.metrics import domain, inception
+from train.metrics.discriminator_accuracy import discriminator_accuracy
+from train.metrics.fid import frechet_distance, statistics
+from train.metrics.reference_stats import cache_path, cached_statistics, DEFAULT_CACHE_DIR
+from train.run.atomic import write_text_atomic
+from train.run.rundir import RunDir
 
 UNCONDITIONAL_NOTE = ("the run trained with --unconditional: generated images have no class, so "
                       "per-class rows count real images only (n_generated 0)")

@@ -17,11 +17,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from .checkpoint import is_unconditional, model_class_names
-from .command import run_command
-from .errors import TrainError
-from .sampling import balanced_labels, class_index, load_generator, sample_images
-from .trainer import pick_device
+from train.command import run_command
+from train.errors import TrainError
+from train.gan.checkpoint import is_unconditional, model_class_names
+from train.gan.sampling import balanced_labels, class_index, load_generator, sample_images
+from train.gan.trainer import pick_device
 
 
 @dataclass

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Optional
 
 
-from .atomic import write_text_atomic
-from .command import run_command
-from .errors import ReportError
-from .monitor import domain_rows, step_rows
-from .rundir import RunDir
+from train.command import run_command
+from train.errors import ReportError
+from train.gan.monitor import domain_rows, step_rows
+from train.run.atomic import write_text_atomic
+from train.run.rundir import RunDir
 
 EPOCH_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "class_accuracy")
 PUBLISHED_FID = Path(__file__).resolve().parent.parent / "docs" / "published_fid.json"
@@ -131,7 +131,7 @@ def training_section(config: dict, rows: list) -> list[str]:
 
 
 def domain_history_section(rows: list) -> list[str]:
-    """The domain FID logged during training (train/monitor.py), when metrics.jsonl has it."""
+    """The domain FID logged during training (train/gan/monitor.py), when metrics.jsonl has it."""
     logged = domain_rows(rows)
     out = ["## Domain FID during training", ""]
     if not logged:

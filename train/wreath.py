@@ -20,12 +20,12 @@ from typing import Literal, Optional
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from .checkpoint import is_unconditional
-from .command import run_command
-from .errors import WreathError
-from .rundir import RunDir
-from .runtime import pick_device
-from .sampling import load_generator, sample_images
+from train.command import run_command
+from train.errors import WreathError
+from train.gan.checkpoint import is_unconditional
+from train.gan.runtime import pick_device
+from train.gan.sampling import load_generator, sample_images
+from train.run.rundir import RunDir
 
 CANDLE_NPY_URL = "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap/candle.npy"
 CANDLE_CLASS = "candle"

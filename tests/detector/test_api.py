@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from detector import Detector, ImageError, ModelError, Prediction, detect, load_detector
+from detector import detect, Detector, ImageError, load_detector, ModelError, Prediction
 from detector.scoring import predictions
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from detector import ImageError
 from detector.fastpng import decode_gray8
-from detector.images import MAX_PIXELS, load_pixels, to_batch
+from detector.images import load_pixels, MAX_PIXELS, to_batch
 
 SIZE = (28, 28)
 RNG = np.random.default_rng(0)

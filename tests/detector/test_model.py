@@ -6,8 +6,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from detector import ModelError, load_detector, resolve_model_path
-from detector import model as model_module
+from detector import load_detector, model as model_module, ModelError, resolve_model_path
 from detector.metadata import parse_metadata
 
 

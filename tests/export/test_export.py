@@ -12,8 +12,8 @@ from detector import load_detector
 from export.config import ExportConfig
 from export.errors import ExportError
 from export.onnx_export import export_run
-from train.checkpoint import load_checkpoint, networks_from_checkpoint
 from train.data import load_fashion_mnist, to_model_range
+from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
 
 
 @pytest.fixture(scope="module")

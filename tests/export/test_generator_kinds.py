@@ -6,11 +6,11 @@ import torch
 
 from export.config import ExportConfig
 from export.onnx_export import export_run
-from train.checkpoint import load_checkpoint, networks_from_checkpoint
-from train.config import TrainConfig
 from train.errors import CheckpointError
-from train.rundir import RunDir
-from train.trainer import train
+from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.config import TrainConfig
+from train.gan.trainer import train
+from train.run.rundir import RunDir
 
 
 def tiny_config(run_dir, data_dir, kind, **more):

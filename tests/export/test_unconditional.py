@@ -8,13 +8,13 @@ import torch
 from export.config import ExportConfig
 from export.examples import ExamplesConfig, write_examples
 from export.onnx_export import export_run
-from train.checkpoint import load_checkpoint, networks_from_checkpoint
-from train.config import TrainConfig
 from train.errors import TrainError
-from train.evaluate import EvaluateConfig, evaluate_run
-from train.generate import GenerateConfig, generate_run
-from train.rundir import RunDir
-from train.trainer import train
+from train.evaluate import evaluate_run, EvaluateConfig
+from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.config import TrainConfig
+from train.gan.trainer import train
+from train.generate import generate_run, GenerateConfig
+from train.run.rundir import RunDir
 
 
 @pytest.fixture(scope="module")

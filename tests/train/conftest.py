@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from train.config import TrainConfig
 from train.data import write_idx
+from train.gan.config import TrainConfig
 
 N_TRAIN, N_TEST, N_CLASSES = 64, 16, 4
 BATCH_SIZE = 16

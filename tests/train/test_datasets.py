@@ -1,17 +1,17 @@
-"""--dataset mnist|npy (train/datasets.py) on tiny synthetic files the tests write."""
+"""--dataset mnist|npy (train/data.py) on tiny synthetic files the tests write."""
 import numpy as np
 import pytest
 import torch
 
-from train import datasets
-from train.checkpoint import load_checkpoint
-from train.config import TrainConfig
-from train.datasets import MNIST_CLASS_NAMES, load_dataset, load_mnist, load_npy
+from train import data as data_module
+from train.data import load_dataset, load_mnist, load_npy, MNIST_CLASS_NAMES
 from train.errors import CheckpointError, DataError
-from train.evaluate import EvaluateConfig, evaluate_run
-from train.monitor import DomainFID
-from train.rundir import RunDir
-from train.trainer import train
+from train.evaluate import evaluate_run, EvaluateConfig
+from train.gan.checkpoint import load_checkpoint
+from train.gan.config import TrainConfig
+from train.gan.monitor import DomainFID
+from train.gan.trainer import train
+from train.run.rundir import RunDir
 
 
 def write_mnist(folder, n: int = 20):
@@ -43,24 +43,24 @@ def test_mnist_reads_idx_files_with_digit_class_names(tmp_path):
 
 def test_evaluation_images_follow_the_run_and_the_given_data_dir(tmp_path, tiny, monkeypatch):
     mnist = write_mnist(tmp_path / "mnist")
-    test, split = datasets.evaluation_images(TrainConfig(dataset="mnist", data_dir=mnist), None)
+    test, split = data_module.evaluation_images(TrainConfig(dataset="mnist", data_dir=mnist), None)
     assert split == "test" and test.class_names == MNIST_CLASS_NAMES
     fashion = tiny.write(tmp_path / "fashion")
     run = TrainConfig(data_dir=tmp_path / "gone")  # fashion-mnist: the run's folder is not used
-    test, split = datasets.evaluation_images(run, fashion)
+    test, split = data_module.evaluation_images(run, fashion)
     assert split == "test" and len(test) == tiny.n_test and run.data_dir == fashion
     seen = []
-    monkeypatch.setattr(datasets, "load_fashion_mnist", lambda split, d: seen.append((split, d)))
-    datasets.evaluation_images(TrainConfig(data_dir=tmp_path / "gone"), None)
+    monkeypatch.setattr(data_module, "load_fashion_mnist", lambda split, d: seen.append((split, d)))
+    data_module.evaluation_images(TrainConfig(data_dir=tmp_path / "gone"), None)
     assert seen == [("test", None)]  # the default lookup, as before --dataset existed
 
 
 def test_mnist_without_data_dir_uses_torchvision_folder(tmp_path, monkeypatch):
     folder = write_mnist(tmp_path / "MNIST" / "raw")
-    monkeypatch.setattr(datasets, "MNIST_DOWNLOAD_DIR", folder)
-    assert datasets.find_mnist_dir(None, "train") == folder
+    monkeypatch.setattr(data_module, "MNIST_DOWNLOAD_DIR", folder)
+    assert data_module.find_mnist_dir(None, "train") == folder
     with pytest.raises(DataError, match="lacks train-images-idx3-ubyte"):
-        datasets.find_mnist_dir(tmp_path, "train")
+        data_module.find_mnist_dir(tmp_path, "train")
 
 
 def test_npy_files_are_classes_named_after_their_stems(tmp_path):

@@ -40,9 +40,9 @@ def lines(path: str, first: int, last: int) -> str:
                  "((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()"]),
 ])
 def test_losses_md_points_at_the_lines_that_implement_each_term(anchor, expected):
-    assert f"../train/losses.py#{anchor}" in (REPO / "docs" / "losses.md").read_text()
+    assert f"../train/gan/losses.py#{anchor}" in (REPO / "docs" / "losses.md").read_text()
     first, last = (int(n) for n in re.findall(r"\d+", anchor) * (2 if "-" not in anchor else 1))
-    text = lines("train/losses.py", first, last)
+    text = lines("train/gan/losses.py", first, last)
     assert all(piece in text for piece in expected), text
 
 

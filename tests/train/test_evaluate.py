@@ -8,7 +8,7 @@ import pytest
 from export.config import ExportConfig
 from export.onnx_export import export_run
 from train.errors import EvaluationError
-from train.evaluate import EvaluateConfig, agreement, evaluate_run, main
+from train.evaluate import agreement, evaluate_run, EvaluateConfig, main
 from train.metrics import inception
 
 

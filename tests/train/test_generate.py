@@ -4,8 +4,8 @@ import pytest
 
 from train.data import CLASS_NAMES
 from train.errors import TrainError
-from train.generate import GenerateConfig, file_name, generate_run, main
-from train.sampling import balanced_labels, class_index
+from train.gan.sampling import balanced_labels, class_index
+from train.generate import file_name, generate_run, GenerateConfig, main
 
 
 def test_balanced_labels_spread_the_remainder_over_the_first_classes():

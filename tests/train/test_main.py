@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import train.__main__ as cli
-from train.checkpoint import load_checkpoint
-from train.rundir import RunDir
+from train.gan.checkpoint import load_checkpoint
+from train.run.rundir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = ["--device", "cpu", "--batch-size", "16", "--width", "8", "--latent-dim", "8",

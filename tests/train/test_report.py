@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from train.errors import ReportError
-from train.evaluate import EvaluateConfig, evaluate_run
-from train.report import PUBLISHED_FID, ReportConfig, epoch_means, main, write_report
+from train.evaluate import evaluate_run, EvaluateConfig
+from train.report import epoch_means, main, PUBLISHED_FID, ReportConfig, write_report
 
 
 @pytest.fixture(scope="module")

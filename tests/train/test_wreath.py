@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from train.errors import WreathError
-from train.trainer import train
+from train.gan.trainer import train
 from train.wreath import (CANDLE_NPY_URL, WreathConfig, advent_sundays, candle_label, lit_candles,
                           main, make_wreath, parse_date)
 

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..data import ImageSet, to_model_range
-from ..errors import EvaluationError
+from train.data import ImageSet, to_model_range
+from train.errors import EvaluationError
 
 FORMAT = "fmnist-classifier/1"
 FEATURE_DIM = 128

@@ -7,10 +7,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data import ImageSet
-from .classifier import classifier_features, load_classifier, predict
-from .fid import fid_from_features
-from .precision_recall import precision_recall
+from train.data import ImageSet
+from train.metrics.classifier import classifier_features, load_classifier, predict
+from train.metrics.fid import fid_from_features
+from train.metrics.precision_recall import precision_recall
 
 
 def per_class_fid(real_features, real_labels, fake_features, fake_labels,

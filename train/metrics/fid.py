@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-from ..errors import EvaluationError
+from train.errors import EvaluationError
 
 
 def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..errors import EvaluationError
+from train.errors import EvaluationError
 
 SIZE = (299, 299)
 INPUT_RANGE = (-1.0, 0.9921875)  # uint8 x -> x / 128 - 1

@@ -9,7 +9,7 @@ Pure numpy; distances are computed in row blocks so 10k × 10k stays within memo
 """
 import numpy as np
 
-from ..errors import EvaluationError
+from train.errors import EvaluationError
 
 BLOCK = 1024
 

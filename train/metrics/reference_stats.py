@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .fid import statistics
+from train.metrics.fid import statistics
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "fmnist-gan"
 

@@ -1,0 +1,77 @@
+"""python -m train.detector end to end on the tiny zoo: fit, export, run through the runtime, evaluate."""
+import json
+
+import numpy as np
+import pytest
+
+from detector import load_detector
+from train.data import load_fashion_mnist
+from train.detection.calibration import false_positive_rate
+from train.detection.config import DetectorConfig
+from train.detection.export import load_detector_checkpoint
+from train.detection.fit import logits_of, real_split
+from train.detector import main
+
+
+def tiny_config(tmp_path, data_dir, zoo, **more):
+    values = dict(out=tmp_path / "detector", export=tmp_path / "models" / "detector.onnx", zoo=[str(zoo)],
+                  data_dir=data_dir, generated_train=120, generated_calibration=150, real_calibration=150,
+                  test_per_family=30, epochs=1, batch_size=32, width=4, components=4, progress=False,
+                  report=tmp_path / "docs" / "detector.md")
+    return DetectorConfig(**{**values, **more})
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, detector_data_dir, tiny_zoo):
+    tmp_path = tmp_path_factory.mktemp("fit")
+    config = tiny_config(tmp_path, detector_data_dir, tiny_zoo)
+    assert main(cli_args(config)) == 0
+    return config
+
+
+def cli_args(config: DetectorConfig) -> list:
+    """The command line that gives `config` (booleans and the zoo list aside)."""
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in vars(config).items() if not isinstance(v, (bool, list))]
+    return args + ["--zoo", *config.zoo] + (["--evaluate"] if config.evaluate else []) + ["--no-progress"]
+
+
+def test_fit_writes_checkpoint_report_and_an_onnx_model_the_runtime_reads(fitted):
+    fit = json.loads((fitted.out / "fit.json").read_text())
+    assert fit["families"] == ["convtranspose-ns", "convtranspose-ns-unconditional", "mlp-ns"]
+    assert fit["onnx_max_abs_difference"] < 1e-3
+    runtime = load_detector(fitted.export)
+    assert runtime.info.kind == "detector" and runtime.info.positive_label == "real"
+    assert json.loads(runtime.info.extra["families"]) == fit["families"]
+
+
+def test_threshold_keeps_held_out_real_fpr_within_target(fitted):
+    """The shipped logit's 0 is the threshold: at most target_fpr of held-out real images below it."""
+    net, checkpoint = load_detector_checkpoint(fitted.out / "detector.pt")
+    _, _, held_out_real = real_split(fitted)
+    assert false_positive_rate(logits_of(net, held_out_real), 0.0) <= fitted.target_fpr
+    assert checkpoint["fitted"]["threshold"] <= 0  # a shift only ever lowers the bar for "real"
+
+
+def test_onnx_and_torch_give_the_same_labels(fitted, detector_data_dir):
+    net, _ = load_detector_checkpoint(fitted.out / "detector.pt")
+    test = load_fashion_mnist("test", detector_data_dir).images.numpy()
+    runtime = [p.logit for p in load_detector(fitted.export).detect_arrays(test)]
+    np.testing.assert_allclose(runtime, logits_of(net, test), atol=1e-3)
+
+
+def test_evaluate_leaves_each_family_out_and_writes_the_report(fitted, tmp_path):
+    report = fitted.report
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("# Detector\n\nHand-written intro.\n\n<!-- results -->\nold table\n")
+    assert main(cli_args(DetectorConfig(**{**vars(fitted), "evaluate": True, "generated_train": 90,
+                                            "generated_calibration": 90}))) == 0
+    results = json.loads((report.parent / "detector_results.json").read_text())
+    assert sorted(results["held_out"]) == ["convtranspose-ns", "convtranspose-ns-unconditional", "mlp-ns"]
+    for family, row in results["held_out"].items():
+        assert family not in row["trained_on"] and len(row["trained_on"]) == 2
+        assert 0 <= row["balanced_accuracy"] <= 1 and row["generated"] == 30
+        assert 0 <= row["discriminator"]["balanced_accuracy"] <= 1
+    text = report.read_text()
+    assert text.startswith("# Detector\n\nHand-written intro.") and "old table" not in text
+    assert "| mlp-ns |" in text and (report.parent / "figures" / "detector_reliability.png").is_file()
+    assert set(results["shipped"]["seed_test"]) == {"detector", "discriminator"}

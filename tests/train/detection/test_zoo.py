@@ -1,0 +1,61 @@
+import pytest
+
+from train.detection.zoo import family_of, find_runs, run_generators, sample_zoo, shares, zoo_generators
+from train.errors import TrainError
+from train.gan.config import TrainConfig
+
+
+@pytest.mark.parametrize("options, family", [
+    ({}, "convtranspose-ns"), ({"loss": "hinge"}, "convtranspose-hinge"),
+    ({"generator": "mlp", "loss": "wgan-gp"}, "mlp-wgan-gp"),
+    ({"generator": "upsample", "unconditional": True}, "upsample-ns-unconditional"),
+    ({"ema": 0.999, "seed": 3}, "convtranspose-ns"),  # EMA and seeds vary within a family
+])
+def test_family_is_what_built_the_generator(options, family):
+    assert family_of(TrainConfig(**options)) == family
+
+
+def test_zoo_lists_every_snapshot_with_ema_and_raw_weights(tiny_zoo):
+    generators = zoo_generators([tiny_zoo])
+    assert sorted({g.family for g in generators}) == ["convtranspose-ns", "convtranspose-ns-unconditional", "mlp-ns"]
+    ema_run = [g for g in generators if g.checkpoint.parent.parent.name == "a"]
+    # latest.pt repeats epoch 2, so it is left out; each snapshot twice: raw and EMA weights
+    assert sorted((g.checkpoint.name, g.ema) for g in ema_run) == [
+        ("epoch_001.pt", False), ("epoch_001.pt", True), ("epoch_002.pt", False), ("epoch_002.pt", True)]
+    assert [g.final for g in ema_run if g.checkpoint.name == "epoch_002.pt"] == [True, True]
+    assert not any(g.final for g in ema_run if g.checkpoint.name == "epoch_001.pt")
+
+
+def test_a_run_and_a_folder_of_runs_are_both_accepted(tiny_zoo):
+    assert find_runs([tiny_zoo / "b", tiny_zoo]) == [tiny_zoo / "b", tiny_zoo / "a", tiny_zoo / "b", tiny_zoo / "c"]
+    assert all(g.family == "mlp-ns" for g in run_generators(tiny_zoo / "b"))
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_no_runs_says_how_to_train_them(tmp_path, make):
+    path = tmp_path / "zoo"
+    if make == "empty":
+        path.mkdir()
+    with pytest.raises(TrainError, match="train_zoo.sh" if make == "empty" else "neither a run"):
+        find_runs([path])
+
+
+def test_sampling_spreads_images_over_generators_and_repeats_with_the_seed(tiny_zoo):
+    generators = zoo_generators([tiny_zoo])[:3]
+    images, sources = sample_zoo(generators, 10, seed=5)
+    assert images.shape == (10, 28, 28) and images.dtype.name == "uint8"
+    assert sources.tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
+    again, _ = sample_zoo(generators, 10, seed=5)
+    other, _ = sample_zoo(generators, 10, seed=6)
+    assert (images == again).all() and not (images == other).all()
+
+
+@pytest.mark.parametrize("n, weights, expected", [
+    (10, [1, 1, 1], [4, 3, 3]), (10, [0.25, 0.5, 1.0], [1, 3, 6]), (7, [1, 0], [7, 0]), (0, [1, 2], [0, 0])])
+def test_shares_are_whole_proportional_and_add_up(n, weights, expected):
+    assert shares(n, weights).tolist() == expected
+
+
+def test_snapshots_know_how_far_into_their_run_they_are(tiny_zoo):
+    raw = [g for g in run_generators(tiny_zoo / "b")]
+    assert [(g.checkpoint.name, g.progress) for g in raw] == [("epoch_001.pt", 0.5), ("epoch_002.pt", 1.0)]

@@ -1,0 +1,44 @@
+"""The configuration of `python -m train.detector`: one dataclass, every field a flag.
+
+No `from __future__ import annotations` (argparse-dataclass needs real types).
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from train.gan.config import _help
+
+
+@dataclass
+class DetectorConfig:
+    out: Path = field(default=Path("runs/detector"), metadata=_help(
+        "folder for the trained detector's checkpoint (detector.pt) and fit report (fit.json)"))
+    export: Path = field(default=Path("models/detector.onnx"), metadata=_help(
+        "where to write the ONNX detector (the CLI's default model)"))
+    zoo: list[str] = field(default_factory=lambda: ["runs/zoo", "runs/fmnist-cgan"], metadata=_help(
+        "run directories, or folders of them, whose generators the detector learns from "
+        "(scripts/train_zoo.sh trains them)", nargs="+"))
+    data_dir: Optional[Path] = field(default=None, metadata=_help(
+        "FashionMNIST folder (as in python -m train); real images come from its training split"))
+    evaluate: bool = field(default=False, metadata=_help(
+        "instead of training the shipped detector, measure: leave each generator family out, "
+        "train without it, test on it; and the shipped --export model on the seed's test"))
+    report: Path = field(default=Path("docs/detector.md"), metadata=_help(
+        "with --evaluate: the report to write (figures and results JSON beside it)"))
+    generated_train: int = field(default=50_000, metadata=_help(
+        "generated training images, shared equally by the training families"))
+    generated_calibration: int = field(default=10_000, metadata=_help(
+        "generated images (training families, fresh noise) for the calibration"))
+    real_calibration: int = field(default=10_000, metadata=_help(
+        "real training-split images held out of training for calibration and the threshold"))
+    test_per_family: int = field(default=2_000, metadata=_help(
+        "with --evaluate: generated test images per held-out family (its final generators)"))
+    target_fpr: float = field(default=0.02, metadata=_help(
+        "largest fraction of held-out real images the threshold may call generated"))
+    epochs: int = field(default=8, metadata=_help("passes of the fingerprint CNN over the real images"))
+    batch_size: int = field(default=256, metadata=_help("images per step, half real, half generated"))
+    lr: float = field(default=1e-3, metadata=_help("Adam learning rate of the fingerprint CNN"))
+    width: int = field(default=16, metadata=_help("base channel count of the fingerprint CNN"))
+    components: int = field(default=32, metadata=_help("PCA components of the real-image model"))
+    seed: int = field(default=0, metadata=_help("seed of the splits, the noise and the weights"))
+    progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))

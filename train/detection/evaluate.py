@@ -1,0 +1,93 @@
+"""`python -m train.detector --evaluate`: how well the detector catches generators it never saw.
+
+For each generator family: fit a detector on the other families (real images from the training
+split only), then test it on the held-out family's final generators against the real test
+split, beside the GAN's own discriminator (models/discriminator.onnx) on the same images.
+Then the shipped detector (--export) on the seed's test (1k real + 1k from models/generator.onnx)
+and its calibration. Writes the report, a results JSON and figures (report.py).
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+
+from detector import load_detector
+from export.examples import generated_images
+from train.data import load_fashion_mnist
+from train.evaluate import real_sample
+
+from train.detection.calibration import average_precision, balanced_accuracy, false_positive_rate, reliability
+from train.detection.config import DetectorConfig
+from train.detection.fit import fit_detector, logits_of
+from train.detection.report import write_report
+from train.detection.zoo import families, sample_zoo, zoo_generators, ZooGenerator
+
+MODELS = Path(__file__).resolve().parents[2] / "models"  # the shipped discriminator and generator
+
+
+def onnx_logits(model: Path, images: np.ndarray) -> np.ndarray:
+    """A shipped model's real_logit for uint8 images [N, 28, 28], through the runtime package."""
+    return load_detector(model).model.logits((images.astype(np.float32) / 127.5 - 1)[:, None])
+
+
+def scores(real: np.ndarray, generated: np.ndarray, ap_real: int) -> dict:
+    """Balanced accuracy at 0 (all real test images), real FPR, and AP against as many real
+    images as generated ones (AP depends on the ratio)."""
+    return {"balanced_accuracy": balanced_accuracy(real, generated), "real_fpr": false_positive_rate(real, 0.0),
+            "generated_caught": float(np.mean(generated < 0)),
+            "average_precision": average_precision(real[:ap_real], generated)}
+
+
+def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str, real: np.ndarray,
+             discriminator_real: np.ndarray) -> dict:
+    """Fit without `family`, test on its final generators; the parts' AP too."""
+    net, fitted = fit_detector(config, [g for g in generators if g.family != family])
+    finals = [g for g in generators if g.family == family and g.final]
+    generated, _ = sample_zoo(finals, config.test_per_family, config.seed + 7919)
+    n = len(generated)
+    result = {**scores(logits_of(net, real), logits_of(net, generated), n),
+              "test_generators": [g.name for g in finals], "generated": n, "threshold": fitted["threshold"],
+              "trained_on": fitted["families"],
+              "discriminator": scores(discriminator_real, onnx_logits(MODELS / "discriminator.onnx", generated), n)}
+    for part in ("fingerprint", "density"):
+        module = getattr(net, part)
+        result[f"{part}_average_precision"] = average_precision(logits_of(module, real[:n]), logits_of(module, generated))
+    return result
+
+
+def seed_test(config: DetectorConfig, test) -> dict:
+    """The seed's test for the shipped models: 1,000 real test images and 1,000 images of
+    models/generator.onnx, 100 per class, seed 0; accuracy = balanced accuracy here."""
+    real, _ = real_sample(test.images, test.labels, 1000, 0)
+    generated = generated_images(MODELS, np.repeat(np.arange(10), 100), np.random.default_rng(0))
+    return {name: scores(onnx_logits(path, real), onnx_logits(path, generated), len(generated))
+            for name, path in (("detector", config.export), ("discriminator", MODELS / "discriminator.onnx"))}
+
+
+def calibration(config: DetectorConfig, generators: list[ZooGenerator], real: np.ndarray) -> dict:
+    """Reliability of the shipped detector's P(real) on a balanced set: fresh images of every
+    family's final generators, and as many real test images."""
+    names = families(generators)
+    share = min(500, len(real) // len(names))  # as many real images as generated ones
+    per_family = [sample_zoo([g for g in generators if g.family == f and g.final], share, config.seed + 104729)[0]
+                  for f in names]
+    generated = np.concatenate(per_family)
+    logits = onnx_logits(config.export, np.concatenate([real[:len(generated)], generated]))
+    is_real = np.r_[np.ones(len(generated)), np.zeros(len(generated))]
+    return reliability(0.5 * (1 + np.tanh(logits.astype(np.float64) / 2)), is_real)  # sigmoid, no overflow
+
+
+def evaluate_detector(config: DetectorConfig) -> dict:
+    started = time.perf_counter()
+    generators = zoo_generators(config.zoo)
+    test = load_fashion_mnist("test", config.data_dir)
+    real = test.images.numpy()[np.random.default_rng(config.seed).permutation(len(test))]
+    discriminator_real = onnx_logits(MODELS / "discriminator.onnx", real)
+    results = {"held_out": {f: held_out(config, generators, f, real, discriminator_real) for f in families(generators)}}
+    results["shipped"] = {"model": str(config.export), "real_test_fpr": false_positive_rate(onnx_logits(config.export, real), 0.0),
+                          "seed_test": seed_test(config, test), "calibration": calibration(config, generators, real)}
+    results["zoo"] = {f: sorted(g.name for g in generators if g.family == f) for f in families(generators)}
+    results["config"] = {k: str(v) for k, v in vars(config).items()}
+    results["seconds"] = time.perf_counter() - started
+    write_report(results, config.report)
+    return results

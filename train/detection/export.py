@@ -1,0 +1,60 @@
+"""Save the fitted detector: a checkpoint dict, and models/detector.onnx with the metadata the
+runtime reads (the same contract as the exported discriminator: schema, normalization, a
+real_logit output), written through a temporary file and checked for parity first."""
+import datetime
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import train
+from export.onnx_export import install, max_difference, NORMALIZATION, SCHEMA, to_onnx
+from train.data import CLASS_NAMES, to_model_range
+
+from train.detection.config import DetectorConfig
+from train.detection.model import DetectorNet, FingerprintCNN, RealDensity
+from train.errors import TrainError
+
+PARITY_TOLERANCE = 1e-3
+
+
+def detector_checkpoint(net: DetectorNet, config: DetectorConfig, fitted: dict) -> dict:
+    """The one dict that rebuilds the detector (load_detector_checkpoint)."""
+    return {"detector": net.state_dict(), "width": config.width, "components": config.components,
+            "fitted": fitted, "config": {k: str(v) for k, v in vars(config).items()}}
+
+
+def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        net = DetectorNet(FingerprintCNN(checkpoint["width"]), RealDensity(checkpoint["components"], len(CLASS_NAMES)))
+        net.load_state_dict(checkpoint["detector"])
+    except (OSError, RuntimeError, KeyError, ValueError) as e:
+        raise TrainError(f"{path} is not a detector checkpoint: {e}") from e
+    return net.eval(), checkpoint
+
+
+def detector_metadata(fitted: dict) -> dict:
+    return {"schema": SCHEMA, "kind": "detector", "output": "real_logit", "positive_label": "real",
+            "labels": json.dumps(["real", "generated"]), "class_names": json.dumps(list(CLASS_NAMES)),
+            "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
+            "families": json.dumps(fitted["families"]), "target_fpr": str(fitted["target_fpr"]),
+            "calibration": json.dumps({k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")}),
+            "project_version": train.__version__,
+            "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def export_detector(net: DetectorNet, fitted: dict, path: Path, parity_images: np.ndarray) -> float:
+    """Write the ONNX detector to `path` once it matches PyTorch; returns the max |difference|."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inputs = {"image": to_model_range(torch.from_numpy(parity_images))}
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp_dir:
+        tmp = Path(tmp_dir) / path.name
+        to_onnx(net.eval(), (inputs["image"][:2],), ["image"], "real_logit", tmp, detector_metadata(fitted))
+        difference = max_difference(tmp, net, inputs)
+        if not difference <= PARITY_TOLERANCE:
+            raise TrainError(f"detector: ONNX and PyTorch differ by {difference:.2e}; {path} left alone")
+        install(tmp, path)
+    return difference

@@ -1,0 +1,136 @@
+"""Fit a detector: the real-image model, the fingerprint CNN, then calibration and threshold.
+
+Every step uses only what it may: real images from the training split (a held-out slice of
+it for calibration), generated images from the families being trained on.
+"""
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from train.data import CLASS_NAMES, load_fashion_mnist, to_model_range
+from train.detection.augment import augment
+from train.detection.calibration import fit_logistic, fpr_threshold
+from train.detection.config import DetectorConfig
+from train.detection.model import DetectorNet, FingerprintCNN, fit_real_density, RealDensity
+from train.detection.zoo import sample_zoo, shares, ZooGenerator
+
+
+@dataclass
+class FitData:
+    """uint8 images [N, 28, 28]: the training and calibration sets of one fit."""
+    real_train: np.ndarray
+    real_labels: np.ndarray  # classes of real_train, for the per-class densities
+    real_calibration: np.ndarray
+    generated_train: np.ndarray
+    generated_calibration: np.ndarray
+
+
+def real_split(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, their labels, calibration images): the FashionMNIST training split,
+    shuffled by the seed, its last `real_calibration` images held out."""
+    data = load_fashion_mnist("train", config.data_dir)
+    order = np.random.default_rng(config.seed).permutation(len(data))
+    images, labels = data.images.numpy()[order], data.labels.numpy()[order]
+    cut = len(images) - config.real_calibration
+    return images[:cut], labels[:cut], images[cut:]
+
+
+def sample_family(generators: list[ZooGenerator], n: int, seed: int) -> np.ndarray:
+    """Half of n from the family's final generators (the best, hardest to catch, and a small
+    minority of its snapshots), half over all its snapshots weighted by how far into their run
+    they are: the first blurry epochs are easy and need few examples."""
+    finals = [g for g in generators if g.final]
+    from_finals, from_all = shares(n, [1, 1])
+    parts = [sample_zoo(finals, from_finals, seed)[0] if from_finals else None,
+             sample_zoo(generators, from_all, seed + 500, [g.progress for g in generators])[0] if from_all else None]
+    return np.concatenate([p for p in parts if p is not None])
+
+
+def sample_families(generators: list[ZooGenerator], n: int, seed: int) -> np.ndarray:
+    """n images, an equal share per family (sample_family)."""
+    names = sorted({g.family for g in generators})
+    return np.concatenate([sample_family([g for g in generators if g.family == name], share, seed + 1000 * i)
+                           for i, (name, share) in enumerate(zip(names, shares(n, np.ones(len(names)))))])
+
+
+def fit_data(config: DetectorConfig, generators: list[ZooGenerator]) -> FitData:
+    real_train, real_labels, real_calibration = real_split(config)
+    generated = sample_families(generators, config.generated_train + config.generated_calibration, config.seed)
+    order = np.random.default_rng(config.seed + 1).permutation(len(generated))
+    cut = config.generated_train
+    return FitData(real_train, real_labels, real_calibration, generated[order[:cut]], generated[order[cut:]])
+
+
+def logits_of(module, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
+    """What `module` (an eval-mode network, or a method such as DetectorNet.parts) gives for
+    uint8 images [N, 28, 28], in batches."""
+    if isinstance(module, nn.Module):
+        module.eval()
+    with torch.inference_mode():
+        return np.concatenate([module(to_model_range(torch.from_numpy(images[i:i + batch_size]))).numpy()
+                               for i in range(0, len(images), batch_size)])
+
+
+def train_fingerprint(real: np.ndarray, generated: np.ndarray, config: DetectorConfig) -> FingerprintCNN:
+    """The CNN, trained to tell augmented real from augmented generated images (BCE, balanced
+    batches: each step half real, half generated, both drawn with replacement per epoch)."""
+    torch.manual_seed(config.seed)
+    rng = torch.Generator().manual_seed(config.seed)
+    model = FingerprintCNN(config.width)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    half = config.batch_size // 2
+    steps = config.epochs * (len(real) // half)
+    targets = torch.cat([torch.ones(half), torch.zeros(half)])  # maximise log D(real) + log(1 - D(gen))
+    for _ in tqdm(range(steps), desc="fingerprint CNN", disable=not config.progress, leave=False):
+        pick_real = torch.randint(0, len(real), (half,), generator=rng).numpy()
+        pick_generated = torch.randint(0, len(generated), (half,), generator=rng).numpy()
+        batch = torch.from_numpy(np.concatenate([real[pick_real], generated[pick_generated]]))
+        loss = nn.functional.binary_cross_entropy_with_logits(model(augment(to_model_range(batch), rng)), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+def fit_density(data: FitData, components: int) -> RealDensity:
+    """The real-image model from real training images; its two scores become a logit by a
+    logistic regression on the calibration sets."""
+    density = RealDensity(components, len(CLASS_NAMES))
+    fit_real_density(density, to_model_range(torch.from_numpy(data.real_train)).flatten(1).numpy(), data.real_labels)
+    with torch.inference_mode():
+        scores = [density.scores(to_model_range(torch.from_numpy(x))).numpy()
+                  for x in (data.real_calibration, data.generated_calibration)]
+    weights = fit_logistic(np.concatenate(scores), np.r_[np.ones(len(scores[0])), np.zeros(len(scores[1]))])
+    density.weights.copy_(torch.as_tensor(weights[:2], dtype=torch.float32))
+    density.bias.fill_(float(weights[2]))
+    return density
+
+
+def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
+    """A logistic regression of real-vs-generated on the two parts' logits (the calibration sets),
+    then a shift so that at most `target_fpr` of the held-out real images fall below 0; a shift
+    only when needed, as it moves the prior the probability is calibrated for."""
+    real, generated = logits_of(net.parts, data.real_calibration), logits_of(net.parts, data.generated_calibration)
+    mix = fit_logistic(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
+    net.mix.copy_(torch.as_tensor(mix, dtype=torch.float32))
+    threshold = min(0.0, fpr_threshold(real @ mix[:2] + mix[2], target_fpr))
+    net.threshold.fill_(threshold)
+    return {"fingerprint_weight": float(mix[0]), "density_weight": float(mix[1]), "bias": float(mix[2]),
+            "threshold": threshold, "target_fpr": target_fpr}
+
+
+def fit_detector(config: DetectorConfig, generators: list[ZooGenerator]) -> tuple[DetectorNet, dict]:
+    """The whole fit on `generators`' families; returns the network and what was fitted."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    data = fit_data(config, generators)
+    density = fit_density(data, config.components)
+    fingerprint = train_fingerprint(data.real_train, data.generated_train, config)
+    net = DetectorNet(fingerprint, density).eval()
+    calibration = calibrate(net, data, config.target_fpr)
+    families = sorted({g.family for g in generators})
+    return net, {**calibration, "families": families, "generators": len(generators),
+                 "real_train": len(data.real_train), "generated_train": len(data.generated_train)}

@@ -1,0 +1,85 @@
+"""Write what `python -m train.detector --evaluate` measured: docs/detector.md (tables from the
+results, nothing typed in by hand), docs/detector_results.json and two figures beside it."""
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from train.run.atomic import write_text_atomic  # noqa: E402
+
+
+def reliability_figure(calibration: dict, path: Path) -> None:
+    bins = calibration["bins"]
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
+    ax.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], "o-", label="shipped detector")
+    ax.set(xlabel="predicted P(real)", ylabel="fraction real", xlim=(0, 1), ylim=(0, 1),
+           title=f"reliability (ECE {calibration['ece']:.3f})")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def held_out_figure(held_out: dict, path: Path) -> None:
+    names = list(held_out)
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(names), 3.6))
+    ax.bar(x - 0.2, [held_out[n]["balanced_accuracy"] for n in names], 0.4, label="detector (family held out)")
+    ax.bar(x + 0.2, [held_out[n]["discriminator"]["balanced_accuracy"] for n in names], 0.4, label="GAN discriminator")
+    ax.axhline(0.95, color="green", linestyle="--", linewidth=1, label="goal 0.95")
+    ax.axhline(0.5, color="grey", linewidth=0.8)
+    ax.set_xticks(x, names, rotation=20, ha="right", fontsize=8)
+    ax.set(ylabel="balanced accuracy", ylim=(0.4, 1.0), title="held-out generator families")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def held_out_table(held_out: dict) -> list[str]:
+    lines = ["| held-out family | balanced acc. | generated caught | real FPR (test) | AP | AP fingerprint only "
+             "| AP density only | discriminator bal. acc. | discriminator AP |", "|" + "---|" * 9]
+    for name, r in held_out.items():
+        d = r["discriminator"]
+        lines.append(f"| {name} | **{r['balanced_accuracy']:.3f}** | {r['generated_caught']:.3f} | {r['real_fpr']:.3f} "
+                     f"| {r['average_precision']:.3f} | {r['fingerprint_average_precision']:.3f} "
+                     f"| {r['density_average_precision']:.3f} | {d['balanced_accuracy']:.3f} | {d['average_precision']:.3f} |")
+    return lines
+
+
+def shipped_lines(shipped: dict) -> list[str]:
+    seed = shipped["seed_test"]
+    lines = [f"Shipped model `{shipped['model']}`: real false-positive rate on the 10,000 test images "
+             f"**{shipped['real_test_fpr']:.4f}**; expected calibration error {shipped['calibration']['ece']:.3f} "
+             "(figure below).", "",
+             "| seed's test (1k real test + 1k from models/generator.onnx) | accuracy | real kept | generated caught | AP |",
+             "|---|---|---|---|---|"]
+    for name, s in seed.items():
+        lines.append(f"| {name} | {s['balanced_accuracy']:.3f} | {1 - s['real_fpr']:.3f} "
+                     f"| {s['generated_caught']:.3f} | {s['average_precision']:.3f} |")
+    return lines
+
+
+def write_report(results: dict, report: Path) -> None:
+    figures = report.parent / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    reliability_figure(results["shipped"]["calibration"], figures / "detector_reliability.png")
+    held_out_figure(results["held_out"], figures / "detector_held_out.png")
+    write_text_atomic(report.parent / "detector_results.json", json.dumps(results, indent=2) + "\n")
+    intro = (report.read_text().split("<!-- results -->")[0] if report.is_file() else "# The detector\n\n")
+    body = ["<!-- results -->", "<!-- Everything below is written by `python -m train.detector --evaluate`; "
+            "edit the text above the marker only. -->", "", "## Leave one generator family out", ""]
+    body += held_out_table(results["held_out"])
+    body += ["", "![held-out families](figures/detector_held_out.png)", "", "## The shipped detector", ""]
+    body += shipped_lines(results["shipped"])
+    body += ["", "![reliability diagram](figures/detector_reliability.png)", "", "## The zoo", ""]
+    body += [f"- **{family}**: {len(names)} generators ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''})"
+             for family, names in results["zoo"].items()]
+    body += ["", f"Measured in {results['seconds'] / 60:.0f} min; every figure above is in "
+             "[detector_results.json](detector_results.json)."]
+    write_text_atomic(report, intro + "\n".join(body) + "\n")

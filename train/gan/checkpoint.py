@@ -1,0 +1,108 @@
+"""A checkpoint is one dict: weights, optimizers, step, RNG states and the config that built it.
+
+Written atomically (temp file, fsync, rename) so a killed process never leaves a torn file,
+and read by exactly one function, `load_checkpoint`.
+"""
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from train.errors import CheckpointError
+from train.gan.config import ARCHITECTURE_FIELDS, TrainConfig
+from train.gan.networks import build_networks, Discriminator, Generator
+
+CHECKPOINT_VERSION = 1
+
+
+def save_checkpoint(checkpoint: dict, path: Path) -> None:
+    """Write `checkpoint` to `path` so that `path` is always either the old or the new file.
+
+    A failed write (a full disk: OSError, or RuntimeError from torch's zip writer) raises
+    CheckpointError and leaves the old file in place.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise CheckpointError(f"cannot write checkpoint {path}: {e}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({**checkpoint, "version": CHECKPOINT_VERSION}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, (OSError, RuntimeError)):
+            raise CheckpointError(f"cannot write checkpoint {path}: {e}") from e
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Read a checkpoint written by save_checkpoint; the only place checkpoints are loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises several unrelated types for corrupt files
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+    missing = {"generator", "discriminator", "config", "step"} - set(checkpoint)
+    if missing or checkpoint.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} is not a checkpoint of this project "
+                              f"(missing {sorted(missing)}, version {checkpoint.get('version')})")
+    return checkpoint
+
+
+def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
+                     num_classes: Optional[int] = None) -> None:
+    """Refuse to resume into networks of another shape, naming the fields that differ (and the
+    class count, which follows --dataset / --data-path)."""
+    saved = TrainConfig.from_json(checkpoint["config"])  # fields older runs lack get their defaults
+    differ = [f"{k}: checkpoint {getattr(saved, k)!r}, now {getattr(config, k)!r}"
+              for k in ARCHITECTURE_FIELDS if getattr(saved, k) != getattr(config, k)]
+    if num_classes is not None and len(checkpoint["class_names"]) != num_classes:
+        differ.append(f"classes: checkpoint {len(checkpoint['class_names'])} "
+                      f"{list(checkpoint['class_names'])}, now {num_classes} (--dataset/--data-path)")
+    if differ:
+        raise CheckpointError(f"{path} was trained with another architecture ({'; '.join(differ)})")
+
+
+def is_unconditional(checkpoint: dict) -> bool:
+    """Whether the run was trained with --unconditional (older checkpoints: no, conditional)."""
+    return bool(checkpoint["config"].get("unconditional", False))
+
+
+def model_class_names(checkpoint: dict) -> list:
+    """The classes the generator draws: the run's, or one "unconditional" pseudo-class whose
+    label is always 0 (networks.model_classes)."""
+    return ["unconditional"] if is_unconditional(checkpoint) else list(checkpoint["class_names"])
+
+
+def generator_weights(checkpoint: dict) -> str:
+    """Which weights networks_from_checkpoint gives the generator: "ema" (--ema runs) or "raw"."""
+    return "ema" if "ema" in checkpoint else "raw"
+
+
+def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Generator, Discriminator, TrainConfig]:
+    """Rebuild both networks from the config stored in the checkpoint, in eval mode. The
+    generator carries the EMA weights when the run kept them (--ema), unless ema=False."""
+    config = TrainConfig.from_json(checkpoint["config"])
+    generator, discriminator = build_networks(config.latent_dim, config.width,
+                                              len(checkpoint["class_names"]), config.unconditional,
+                                              config.generator)
+    use_ema = ema and generator_weights(checkpoint) == "ema"
+    try:
+        generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
+        discriminator.load_state_dict(checkpoint["discriminator"])
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e
+    return generator.eval(), discriminator.eval(), config

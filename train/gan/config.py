@@ -1,0 +1,146 @@
+"""The one configuration dataclass; every field is a `python -m train` flag (argparse-dataclass).
+
+No `from __future__ import annotations` here: argparse-dataclass needs real types.
+"""
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from train.errors import TrainError
+from train.run.atomic import write_text_atomic
+
+
+def _help(text: str, **more) -> dict:
+    return {"help": text, **more}
+
+
+@dataclass
+class TrainConfig:
+    # Where things go
+    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata=_help(
+        "run directory: config.json, metrics.jsonl, checkpoints/, samples/, figures"))
+    data_dir: Optional[Path] = field(default=None, metadata=_help(
+        "folder with the four FashionMNIST IDX .gz files (default: /usr/share/datasets/"
+        "fashion-mnist if present, else torchvision's download into ~/.cache/fmnist-gan)"))
+    dataset: Literal["fashion-mnist", "mnist", "npy"] = field(default="fashion-mnist", metadata=_help(
+        "training images (train/data.py): fashion-mnist, mnist (IDX files in --data-dir, else "
+        "torchvision's download), or npy (one class per --data-path file)"))
+    data_path: list[str] = field(default_factory=list, metadata=_help(
+        "with --dataset npy: N×784 or N×28×28 uint8 .npy files, one class each, named after "
+        "the file stem (--data-path a.npy b.npy); all images train, there is no test split",
+        nargs="+"))
+    resume: bool = field(default=False, metadata=_help(
+        "continue from RUN_DIR/checkpoints/latest.pt (model, optimizers, step, RNG, metrics)"))
+    # How long
+    epochs: int = field(default=20, metadata=_help("passes over the 60k training images"))
+    max_steps: Optional[int] = field(default=None, metadata=_help(
+        "stop after this many optimisation steps in total (for smoke runs)"))
+    max_minutes: Optional[float] = field(default=None, metadata=_help(
+        "stop after this many minutes of training in this invocation (a time budget: equal "
+        "budgets compare losses fairly); saves, draws and measures as at the end of a run"))
+    batch_size: int = field(default=128, metadata=_help("images per step (real and generated each)"))
+    # Model
+    latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
+    width: int = field(default=32, metadata=_help("base channel count of both networks"))
+    generator: Literal["convtranspose", "upsample", "mlp"] = field(default="convtranspose", metadata=_help(
+        "generator architecture (train/gan/networks.py): transposed convs, nearest upsampling + "
+        "3x3 convs, or fully connected layers"))
+    unconditional: bool = field(default=False, metadata=_help(
+        "train without labels: noise is the generator's only input and the AC-GAN class term "
+        "is dropped (networks.model_classes); sample grids are plain grids"))
+    # Optimisation (DCGAN's Adam settings)
+    lr_g: float = field(default=2e-4, metadata=_help("generator learning rate"))
+    lr_d: float = field(default=2e-4, metadata=_help("discriminator learning rate"))
+    beta1: float = field(default=0.5, metadata=_help("Adam beta1 for both networks"))
+    beta2: float = field(default=0.999, metadata=_help("Adam beta2 for both networks"))
+    class_weight: float = field(default=1.0, metadata=_help(
+        "weight of the auxiliary classification loss (AC-GAN) in both losses"))
+    loss: Literal["ns", "hinge", "wgan-gp"] = field(default="ns", metadata=_help(
+        "adversarial loss (docs/losses.md): ns = non-saturating BCE, hinge, or wgan-gp = "
+        "Wasserstein with gradient penalty; the AC-GAN class term is added to each"))
+    critic_steps: int = field(default=1, metadata=_help(
+        "discriminator updates per generator update, each against new generated images and "
+        "the step's real batch (WGAN-GP commonly uses 5)"))
+    gp_weight: float = field(default=10.0, metadata=_help(
+        "weight of the gradient penalty with --loss wgan-gp"))
+    ema: float = field(default=0.0, metadata=_help(
+        "decay of an exponential moving average of the generator's weights (e.g. 0.999), used "
+        "for sample grids, the domain FID, generate/evaluate and export; 0 disables"))
+    # Running
+    device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata=_help(
+        "where to train; auto picks CUDA when present"))
+    seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
+    log_every: int = field(default=1, metadata=_help("write a metrics.jsonl row every N steps"))
+    progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))
+    tensorboard: bool = field(default=False, metadata=_help(
+        "also write scalars and sample grids to RUN_DIR/tensorboard (needs the tensorboard package)"))
+    # Monitoring (train/gan/monitor.py)
+    domain_fid_every: int = field(default=5, metadata=_help(
+        "every N epochs, log to metrics.jsonl the FID of generated images in the feature space "
+        "of the FashionMNIST classifier (a few seconds); 0 disables"))
+    domain_fid_samples: int = field(default=2000, metadata=_help(
+        "generated images (balanced classes) per domain FID, against the 10,000 test images"))
+    domain_fid_classifier: Path = field(default=Path("models/fmnist_classifier.pt"), metadata=_help(
+        "classifier behind the domain FID (python -m train.classifier); when missing the domain "
+        "FID is skipped with a note"))
+
+    def check(self, world_size: int = 1) -> None:
+        """Refuse option values that cannot train, before anything is written."""
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise TrainError(f"--max-minutes must be positive, not {self.max_minutes}")
+        if self.critic_steps < 1:
+            raise TrainError(f"--critic-steps must be at least 1, not {self.critic_steps}")
+        if self.gp_weight < 0:
+            raise TrainError(f"--gp-weight must be >= 0, not {self.gp_weight}")
+        if not 0 <= self.ema < 1:
+            raise TrainError(f"--ema must be in [0, 1) (0 disables), not {self.ema}")
+        if self.batch_size % world_size:
+            raise TrainError(f"--batch-size {self.batch_size} (the global batch) does not split "
+                             f"into {world_size} equal per-rank slices")
+
+    def to_json(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, values: dict) -> "TrainConfig":
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for name, value in values.items():
+            if name in known:
+                is_path = "Path" in str(known[name].type)
+                kwargs[name] = Path(value) if is_path and value is not None else value
+        return cls(**kwargs)
+
+    def save(self, path: Path) -> None:
+        """Write config.json whole or not at all: `--resume` reads it back."""
+        write_text_atomic(path, json.dumps(self.to_json(), indent=2) + "\n")
+
+
+# Fields that decide the networks' shapes: a checkpoint can only be loaded into the same values.
+ARCHITECTURE_FIELDS = ("latent_dim", "width", "generator", "unconditional")
+
+
+def resume_config(given: TrainConfig) -> TrainConfig:
+    """With --resume, start from the run's saved config and apply only the flags given now.
+
+    A flag counts as given when it differs from its default, so `--resume --epochs 40`
+    extends a run while `--resume` alone continues it with the settings it was started with.
+    """
+    saved_path = Path(given.run_dir) / "config.json"
+    if not given.resume or not saved_path.is_file():
+        return given
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (OSError, ValueError) as e:
+        raise TrainError(f"{saved_path} is not a readable run config: {e}") from e
+    if not isinstance(saved, dict):
+        raise TrainError(f"{saved_path} is not a readable run config: not a JSON object")
+    merged = TrainConfig.from_json(saved)
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if getattr(given, f.name) != getattr(defaults, f.name):
+            setattr(merged, f.name, getattr(given, f.name))
+    merged.run_dir, merged.resume = given.run_dir, True
+    return merged

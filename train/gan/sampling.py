@@ -1,0 +1,69 @@
+"""Draw images from a trained run's generator: which labels, which noise, in batches.
+
+Shared by `python -m train.generate` and `python -m train.evaluate`; everything is a function
+of (checkpoint, labels, seed), so the same call gives the same images on the same device.
+"""
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from train.data import to_uint8
+from train.errors import TrainError
+from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.networks import Generator
+from train.run.rundir import RunDir
+
+
+def balanced_labels(n: int, num_classes: int) -> np.ndarray:
+    """n int64 labels, class-major: n // num_classes of each, the first n % num_classes classes
+    one more. balanced_labels(12, 5) -> [0 0 0 1 1 1 2 2 3 3 4 4]."""
+    if n < 0 or num_classes < 1:
+        raise TrainError(f"cannot draw {n} labels over {num_classes} classes")
+    counts = np.full(num_classes, n // num_classes)
+    counts[: n % num_classes] += 1
+    return np.repeat(np.arange(num_classes, dtype=np.int64), counts)
+
+
+def class_index(spec: Union[str, int], class_names: Sequence[str]) -> int:
+    """A class given by index ("3", 3) or by name ("Sneaker", case and spaces ignored)."""
+    text = str(spec).strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if 0 <= index < len(class_names):
+            return index
+        raise TrainError(f"class index {index} outside 0..{len(class_names) - 1}")
+    folded = {name.casefold().replace(" ", ""): i for i, name in enumerate(class_names)}
+    key = text.casefold().replace(" ", "")
+    if key not in folded:
+        raise TrainError(f"unknown class {text!r}; known: {', '.join(class_names)} (or 0.."
+                         f"{len(class_names) - 1})")
+    return folded[key]
+
+
+def load_generator(run_dir: Path, device: torch.device) -> tuple[Generator, dict]:
+    """The run's latest generator in eval mode on `device` (its EMA weights when the run kept
+    them, --ema), and its checkpoint dict."""
+    checkpoint = load_checkpoint(RunDir(run_dir).latest, map_location="cpu")
+    generator, _, _ = networks_from_checkpoint(checkpoint)
+    return generator.to(device).eval(), checkpoint
+
+
+@torch.inference_mode()
+def sample_images(generator: Generator, labels: np.ndarray, seed: int, device: torch.device,
+                  batch_size: int = 500, progress: bool = False, desc: str = "generate") -> np.ndarray:
+    """uint8 images [N, 28, 28] for the given labels; the noise is drawn on the CPU from `seed`
+    so the images do not depend on the device's random number generator."""
+    rng = torch.Generator().manual_seed(seed)
+    noise = torch.randn(len(labels), generator.latent_dim, generator=rng)
+    labels_t = torch.as_tensor(labels, dtype=torch.int64)
+    out = np.empty((len(labels), 28, 28), dtype=np.uint8)
+    with tqdm(total=len(labels), desc=desc, unit="img", disable=not progress, leave=False) as bar:
+        for start in range(0, len(labels), batch_size):
+            stop = start + batch_size
+            images = generator(noise[start:stop].to(device), labels_t[start:stop].to(device))
+            out[start:stop] = to_uint8(images.float()).cpu().numpy()
+            bar.update(len(images))
+    return out
