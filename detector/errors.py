@@ -36,3 +36,11 @@ class ImageSizeError(ImageError):
         super().__init__(message)
         self.size = size  # (width, height) as displayed
         self.expected = expected  # (width, height) the model takes
+
+
+class RequestError(DetectorError):
+    """An HTTP request the server cannot answer as asked; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
