@@ -12,10 +12,11 @@ from typing import NamedTuple
 WEB_DIR = Path(__file__).resolve().parent / "web"
 ORT_PACKAGE = Path("node_modules") / "onnxruntime-web"
 ORT_DIST = ORT_PACKAGE / "dist"
-# What the page loads: the runtime, and the WebAssembly build it picks (SIMD, threads allowed).
-ORT_FILES = ("ort.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+# What the page loads: the WebAssembly-only runtime (ort.min.js would also want the 28 MB
+# WebGPU build) and the build it picks (SIMD, threads allowed).
+ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 PAGE_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js",
-              "/style.css": "style.css"}
+              "/detect.js": "detect.js", "/style.css": "style.css"}
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".wasm": "application/wasm"}
