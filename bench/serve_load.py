@@ -50,9 +50,11 @@ def main() -> int:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="detector", help="model name or path (default: detector)")
+    parser.add_argument("--model", default="detector",
+                        help="model name or path (default: detector)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default: 8)")
-    parser.add_argument("--requests", type=int, default=2000, help="requests in all (default: 2000)")
+    parser.add_argument("--requests", type=int, default=2000,
+                        help="requests in all (default: 2000)")
     parser.add_argument("--workers", type=int, default=4, help="server --workers (default: 4)")
     parser.add_argument("--max-seconds", type=float, default=60,
                         help="stop sending after this long (default: 60)")
@@ -103,8 +105,8 @@ def plan(count: int) -> list:
 
 def form(files: list) -> tuple:
     boundary = uuid.uuid4().hex.encode()
-    parts = [b"--%s\r\nContent-Disposition: form-data; name=\"f\"; filename=\"%d.png\"\r\n\r\n%s\r\n"
-             % (boundary, i, data) for i, data in enumerate(files)]
+    head = b'--%s\r\nContent-Disposition: form-data; name="f"; filename="%d.png"\r\n\r\n'
+    parts = [head % (boundary, i) + data + b"\r\n" for i, data in enumerate(files)]
     return (b"".join(parts) + b"--%s--\r\n" % boundary,
             f"multipart/form-data; boundary={boundary.decode()}")
 

@@ -8,7 +8,8 @@ const $ = (id) => document.getElementById(id);
 
 modelReady.then(({info}) => {
   $("expects").textContent = `${info.width}\u00d7${info.height} grayscale`;
-  $("status").textContent = `Model ready: ${info.kind}, ${info.width}\u00d7${info.height} images, ` +
+  $("status").textContent =
+    `Model ready: ${info.kind}, ${info.width}\u00d7${info.height} images, ` +
     `labels ${info.labels.join(" / ")}. Other sizes are refused unless "resize" is ticked.`;
 }, (error) => {
   $("status").textContent = `The model could not be loaded: ${error.message}`;
@@ -45,15 +46,24 @@ function placeholder() {
   return box;
 }
 
+function showFailure(error) {
+  $("status").textContent = `Scoring failed: ${error.message}`;
+  $("status").classList.add("failed");
+}
+
 function watchDrops() {
   const drop = $("drop");
-  $("files").addEventListener("change", (event) => detectAndShow([...event.target.files]));
-  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  $("files").addEventListener("change",
+    (event) => detectAndShow([...event.target.files]).catch(showFailure));
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    detectAndShow([...event.dataTransfer.files]);
+    detectAndShow([...event.dataTransfer.files]).catch(showFailure);
   });
 }
 

@@ -188,7 +188,8 @@ def test_page_needs_onnxruntime_web(tmp_path):
     web = WebFiles(tmp_path)
     method, answer = web.route("/")
     missing = answer()
-    assert (method, missing.status) == ("GET", 503) and b"npm ci --prefix detector/web" in missing.body
+    assert (method, missing.status) == ("GET", 503)
+    assert b"npm ci --prefix detector/web" in missing.body
     for name in ORT_FILES:
         (tmp_path / ORT_DIST).mkdir(parents=True, exist_ok=True)
         (tmp_path / ORT_DIST / name).write_bytes(b"js")

@@ -54,7 +54,8 @@ def generated(count: int, seed: int = 0) -> np.ndarray:
 def sample_images() -> list:
     """115 (name, bytes): the examples as PNG and JPEG, flipped and shifted real examples,
     generated PNGs and JPEGs, colour-tinted and semi-transparent ones."""
-    examples = {p.name: np.asarray(Image.open(p)) for p in sorted((ROOT / "examples").glob("*.png"))}
+    paths = sorted((ROOT / "examples").glob("*.png"))
+    examples = {p.name: np.asarray(Image.open(p)) for p in paths}
     files = [(name, (ROOT / "examples" / name).read_bytes()) for name in examples]
     files += [(name.replace(".png", ".jpg"), encode(a, "JPEG", quality=90))
               for name, a in examples.items()]
