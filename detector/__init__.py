@@ -11,10 +11,12 @@ Command line: ``python -m detector --help``.
 """
 
 from .api import Detector, detect, load_detector
-from .errors import DetectorError, ImageError, ModelError
+from .errors import (DetectorError, ImageError, ImageSizeError, ImageTooLargeError, ModelError,
+                     UnsupportedImageError)
 from .metadata import ModelInfo
 from .model import resolve_model_path
 from .scoring import Prediction
 
-__all__ = ["Detector", "DetectorError", "ImageError", "ModelError", "ModelInfo", "Prediction",
-           "detect", "load_detector", "resolve_model_path"]
+__all__ = ["Detector", "DetectorError", "ImageError", "ImageSizeError", "ImageTooLargeError",
+           "ModelError", "ModelInfo", "Prediction", "UnsupportedImageError", "detect",
+           "load_detector", "resolve_model_path"]

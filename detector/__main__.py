@@ -1,4 +1,8 @@
-"""``python -m detector``: the only place errors become messages and exit codes."""
+"""``python -m detector``: the only place errors become messages and exit codes.
+
+``python -m detector serve ...`` (exactly "serve" as the first argument) starts the HTTP server;
+anything else is the command line's images. A file named serve is still reachable as ``./serve``.
+"""
 
 import contextlib
 import json
@@ -7,11 +11,16 @@ import sys
 
 from .cli import one_line, parse_args, run
 from .errors import DetectorError
+from .serve_cli import parse_serve_args
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SERVE = "serve"
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [SERVE]:
+        return serve(argv[1:])
     args = parse_args(argv)  # argparse exits with EXIT_USAGE itself
     try:
         with native_stderr_silenced():
@@ -24,6 +33,30 @@ def main(argv=None) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: still no traceback, but say what it was
         return _fail(f"internal error ({type(exc).__name__}: {one_line(exc)}); please report it")
+
+
+def serve(argv: list) -> int:
+    """Run the HTTP server until interrupted; a bad model or address is a one-line failure."""
+    args = parse_serve_args(argv)
+    from .server import make_server  # http.server costs the image command line nothing
+    try:
+        with native_stderr_silenced():
+            server = make_server(args.model, host=args.host, port=args.port,
+                                 workers=args.workers, threads=args.threads,
+                                 batch_size=args.batch_size, quiet=args.quiet)
+            try:
+                print(f"detector: serving {server.service.detector.model.path} on {server.url} "
+                      f"(Ctrl-C stops)", file=sys.stderr, flush=True)
+                server.serve_forever()
+            finally:
+                server.server_close()
+    except DetectorError as exc:
+        return _fail(one_line(exc))
+    except OSError as exc:  # address in use, no such interface, port below 1024
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 @contextlib.contextmanager

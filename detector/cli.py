@@ -43,6 +43,8 @@ examples:
   python -m detector --model detector img.png      # models/detector.onnx
   python -m detector --model other.onnx img.png
   cat img.png | python -m detector -
+  python -m detector serve --help                  # the HTTP server and in-browser page
+                                                   # (an image file named serve: ./serve)
 """
 
 

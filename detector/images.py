@@ -21,7 +21,8 @@ import numpy as np
 from PIL import ExifTags, Image
 
 from . import fastpng
-from .errors import DetectorError, ImageError
+from .errors import (DetectorError, ImageError, ImageSizeError, ImageTooLargeError,
+                     UnsupportedImageError)
 
 # Pillow logs some refusals (TIFF: "More samples per pixel than can be decoded") at ERROR
 # level, which Python prints to stderr when the application configured no logging. The
@@ -97,10 +98,10 @@ def _open(data: bytes) -> Image.Image:
             return PngImagePlugin.PngImageFile(io.BytesIO(data))
         return Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.UnidentifiedImageError:
-        raise ImageError("not an image in a supported format "
+        raise UnsupportedImageError("not an image in a supported format "
                          "(PNG, JPEG, BMP, GIF, TIFF, WebP)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"refused as a possible decompression bomb: {exc}") from None
+        raise ImageTooLargeError(f"refused as a possible decompression bomb: {exc}") from None
     except Exception as exc:  # corrupt headers raise many types (OSError, SyntaxError, ...)
         raise ImageError(f"cannot read image header: {exc}") from None
 
@@ -117,7 +118,7 @@ def _read_file(path) -> bytes:
             if not stat.S_ISREG(info.st_mode):  # a FIFO, socket or device: may never end
                 raise ImageError("not a regular file (a FIFO, socket or device)")
             if info.st_size > MAX_FILE_BYTES:
-                raise ImageError(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+                raise ImageTooLargeError(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
             return file.readall()
     except OSError as exc:
         raise ImageError(exc.strerror or str(exc)) from None
@@ -132,10 +133,11 @@ def _pixels(img: Image.Image, size: tuple[int, int], resize: bool) -> np.ndarray
     if transpose in SWAPS_SIDES:
         w, h = h, w  # the size as displayed, which is what the user sees and measures
     if w * h > MAX_PIXELS:
-        raise ImageError(f"image is {w}x{h}, more than the {MAX_PIXELS} pixels allowed "
+        raise ImageTooLargeError(f"image is {w}x{h}, more than the {MAX_PIXELS} pixels allowed "
                          f"(refused unread as a possible decompression bomb)")
     if (w, h) != (width, height) and not resize:
-        raise ImageError(f"image is {w}x{h}, expected {width}x{height}; pass --resize to scale it")
+        raise ImageSizeError(f"image is {w}x{h}, expected {width}x{height}; pass --resize to "
+                             f"scale it", (w, h), (width, height))
     try:
         gray = _to_gray(img)
         if transpose is not None:
@@ -170,7 +172,8 @@ def _to_gray(img: Image.Image) -> Image.Image:
         values = np.clip(np.asarray(img), 0, 65535).astype(np.uint32)
         return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8))
     if mode == "F":
-        raise ImageError("floating-point images are not supported (no defined 0-255 range)")
+        raise UnsupportedImageError("floating-point images are not supported "
+                                    "(no defined 0-255 range)")
     if mode in ALPHA_MODES or "transparency" in img.info:
         la = np.asarray(img if mode == "LA" else img.convert("RGBA").convert("LA"))
         gray, alpha = la[..., 0].astype(np.uint16), la[..., 1]
@@ -178,7 +181,7 @@ def _to_gray(img: Image.Image) -> Image.Image:
     try:
         return img.convert("L")
     except ValueError:
-        raise ImageError(f"unsupported pixel mode {mode}") from None
+        raise UnsupportedImageError(f"unsupported pixel mode {mode}") from None
 
 
 def _from_array(array: np.ndarray, size: tuple[int, int], resize: bool) -> np.ndarray:

@@ -263,3 +263,23 @@ def test_limit_is_checked_before_decoding():
 def test_bad_arrays(array):
     with pytest.raises(ImageError, match="uint8"):
         load_pixels(array, SIZE)
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"just some text", "UnsupportedImageError"),
+    (encode(Image.fromarray(np.zeros((2000, 2000), np.uint8))), "ImageSizeError"),
+    (encode(Image.fromarray(np.zeros((5000, 5000), np.uint8))), "ImageTooLargeError"),
+    (encode(Image.fromarray(GRAY))[:40], "ImageError"),
+])
+def test_error_kinds(data, kind):
+    """The subclass says what went wrong (the HTTP server maps it to a status) without a
+    caller matching on message text."""
+    with pytest.raises(ImageError) as caught:
+        load_pixels(data, SIZE)
+    assert type(caught.value).__name__ == kind
+
+
+def test_size_error_carries_both_sizes():
+    with pytest.raises(ImageError) as caught:
+        load_pixels(encode(Image.fromarray(np.zeros((20, 30), np.uint8))), SIZE)
+    assert (caught.value.size, caught.value.expected) == ((30, 20), (28, 28))

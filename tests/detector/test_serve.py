@@ -1,0 +1,216 @@
+"""The HTTP server: the Detector API's answers over HTTP, the bad-input corpus' statuses, routes.
+
+A server on a free loopback port, in a thread of this process, runs the tiny model of conftest.
+"""
+
+import http.client
+import json
+import socket
+import threading
+import uuid
+
+import numpy as np
+import pytest
+
+from detector import load_detector
+from detector.server import make_server
+from detector.web import ORT_DIST, ORT_FILES, WebFiles
+from test_corpus import bad_files, uniform, valid_files
+
+# The corpus' bad files, by the status the server answers for them.
+STATUS = {"empty.png": 400, "text.png": 415, "random.jpg": 415, "truncated.png": 400,
+          "truncated.jpg": 400, "header-only.png": 400, "bomb.png": 413, "bomb.jpg": 413,
+          "bomb.gif": 413, "huge-real.png": 413, "big-real.png": 400, "garbled-lzw.tif": 400,
+          "bad-samples.tif": 415}
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model):
+    server = make_server(tiny_model, port=0, workers=4, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def call(server, method, path, body=None, headers=None):
+    """(status, headers, parsed JSON or raw bytes)."""
+    connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    if response.getheader("Content-Type") == "application/json" and method != "HEAD":
+        data = json.loads(data)
+    return response.status, response.headers, data
+
+
+def form(files) -> tuple:
+    """A multipart/form-data body of (name, bytes) files, and its Content-Type."""
+    boundary = uuid.uuid4().hex
+    body = b"".join(b"--%s\r\nContent-Disposition: form-data; name=\"images\"; filename=\"%s\"\r\n"
+                    b"Content-Type: application/octet-stream\r\n\r\n%s\r\n"
+                    % (boundary.encode(), name.encode(), data) for name, data in files)
+    return body + b"--%s--\r\n" % boundary.encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def raw(server, request: bytes) -> bytes:
+    """Send bytes as they are (requests http.client would not make); return the raw answer."""
+    with socket.create_connection(server.server_address[:2], timeout=30) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        return b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+def images(encode) -> list:
+    rng = np.random.default_rng(1)
+    arrays = [uniform(v) for v in (0, 90, 128, 255)] + [
+        rng.integers(0, 256, (28, 28), np.uint8) for _ in range(4)]
+    return [(f"img{i}.png", encode(a)) for i, a in enumerate(arrays)] + [
+        (f"img{i}.jpg", encode(a, "JPEG")) for i, a in enumerate(arrays[4:])]
+
+
+def test_single_images_answer_like_the_api(server, tiny_model, helpers):
+    detector = load_detector(tiny_model)
+    for name, data in images(helpers.encode):
+        status, _, answer = call(server, "POST", "/detect", data)
+        assert (status, answer) == (200, detector.detect(data).as_dict()), name
+
+
+def test_a_form_answers_a_list_like_the_api(server, tiny_model, helpers):
+    files = images(helpers.encode) + [("bad.png", b"not an image")]
+    body, content_type = form(files)
+    status, _, rows = call(server, "POST", "/detect", body, {"Content-Type": content_type})
+    expected = load_detector(tiny_model).detect_many(data for _, data in files)
+    assert status == 200 and [row.pop("name") for row in rows] == [n for n, _ in files]
+    for row, result in zip(rows, expected):
+        assert row == (result.as_dict() if hasattr(result, "as_dict") else {"error": str(result)})
+
+
+@pytest.mark.parametrize("name", sorted(STATUS))
+def test_bad_corpus_gets_its_status_and_a_json_error(server, helpers, name):
+    status, _, answer = call(server, "POST", "/detect", bad_files(helpers.encode)[name][0])
+    assert status == STATUS[name] and list(answer) == ["error"], answer
+    assert "Traceback" not in answer["error"]
+    assert call(server, "GET", "/health")[:3:2] == (200, {"status": "ok", "model": "tiny.onnx"})
+
+
+def test_wrong_size_says_how_to_resize_and_resize_works(server, helpers):
+    data = helpers.encode(uniform(0, (40, 30)))
+    status, _, answer = call(server, "POST", "/detect", data)
+    assert (status, answer) == (400, {"error": "image is 30x40, expected 28x28; add ?resize=1 "
+                                               "to scale it"})
+    label, confidence = helpers.expected(0)
+    assert call(server, "POST", "/detect?resize=1", data)[2] == {
+        "label": label, "confidence": round(confidence, 4)}
+
+
+@pytest.mark.parametrize("name", sorted(valid_files(lambda *a, **k: b"")))
+def test_valid_corpus_gets_its_known_answer(server, helpers, name):
+    data, mean = valid_files(helpers.encode)[name]
+    status, _, answer = call(server, "POST", "/detect", data)
+    label, confidence = helpers.expected(mean)
+    assert status == 200 and answer["label"] == label
+    assert answer["confidence"] == pytest.approx(confidence, abs=3e-3 if ".jpg" in name else 1e-4)
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"POST /detect HTTP/1.0\r\nContent-Length: %d\r\n\r\n" % (64 * 2**20 + 1), 413),
+    (b"POST /detect HTTP/1.0\r\n\r\n", 411),
+    (b"POST /detect HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
+    (b"POST /detect HTTP/1.0\r\nContent-Length: ten\r\n\r\n", 400),
+    (b"POST /detect HTTP/1.0\r\nContent-Length: 100\r\n\r\nshort", 400),
+    (b"NONSENSE\r\n\r\n", 400),
+    (b"BREW /detect HTTP/1.0\r\n\r\n", 501),
+])
+def test_malformed_requests_get_a_json_error(server, request_bytes, status):
+    head, _, body = raw(server, request_bytes).partition(b"\r\n\r\n")
+    assert int(head.split()[1]) == status and "error" in json.loads(body)
+    assert call(server, "GET", "/health")[0] == 200
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"--B\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nunfinished", 400),
+    (b"no boundary at all", 400),
+    (b"--B--\r\n", 400),  # no files
+    (b"--B\r\n\r\nx\r\n" * 1001 + b"--B--\r\n", 413),
+])
+def test_malformed_forms(server, body, status):
+    answer = call(server, "POST", "/detect", body,
+                  {"Content-Type": "multipart/form-data; boundary=B"})
+    assert answer[0] == status and "error" in answer[2]
+
+
+def test_model_metadata(server, helpers):
+    status, _, info = call(server, "GET", "/model")
+    meta = helpers.METADATA
+    assert status == 200 and info["file"] == "tiny.onnx"
+    assert (info["kind"], info["image_size"], info["labels"], info["class_names"]) == (
+        meta["kind"], [28, 28], ["real", "generated"], json.loads(meta["class_names"]))
+    assert info["normalization"] == json.loads(meta["normalization"])
+    assert info["extra"] == {"run": "test", "step": "0", "export_date": "2026-01-01",
+                             "project_version": "0.0.0"}
+    assert call(server, "GET", "/model.onnx")[2] == server.service.model_bytes
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/nope", 404), ("POST", "/detect/extra", 404), ("GET", "/ort/other.js", 404),
+    ("GET", "/detect", 405), ("POST", "/health", 405), ("DELETE", "/model", 405),
+    ("PUT", "/", 405)])
+def test_unknown_paths_and_wrong_methods(server, method, path, status):
+    answer = call(server, method, path, b"" if method != "GET" else None)
+    assert answer[0] == status and "error" in answer[2]
+    if status == 405:
+        assert answer[1]["Allow"] in ("POST", "GET, HEAD")
+
+
+def test_head_has_no_body(server):
+    status, headers, body = call(server, "HEAD", "/health")
+    assert (status, body) == (200, b"") and int(headers["Content-Length"]) > 0
+
+
+def test_a_bug_is_a_500_and_the_server_lives_on(server, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(server.service.detector, "detect", broken)
+    status, _, answer = call(server, "POST", "/detect", b"x")
+    assert status == 500 and "RuntimeError" in answer["error"]
+    monkeypatch.undo()
+    assert call(server, "GET", "/health")[0] == 200
+
+
+def test_page_needs_onnxruntime_web(tmp_path):
+    (tmp_path / "index.html").write_text("<title>page</title>")
+    web = WebFiles(tmp_path)
+    method, answer = web.route("/")
+    missing = answer()
+    assert (method, missing.status) == ("GET", 503)
+    assert b"npm ci --prefix detector/web" in missing.body
+    for name in ORT_FILES:
+        (tmp_path / ORT_DIST).mkdir(parents=True, exist_ok=True)
+        (tmp_path / ORT_DIST / name).write_bytes(b"js")
+    assert web.route("/")[1]().body == b"<title>page</title>"
+    assert web.route("/ort/ort-wasm-simd-threaded.wasm")[1]().content_type == "application/wasm"
+    assert web.route("/ort/../index.html") is None and web.route("/node_modules/x") is None
+
+
+def test_serve_is_a_subcommand_and_dot_slash_serve_is_a_file(cli, tiny_model, helpers, tmp_path,
+                                                               monkeypatch):
+    code, out, _ = cli("serve", "--help")
+    assert code == 0 and out.startswith("usage: python -m detector serve")
+    (tmp_path / "serve").write_bytes(helpers.encode(uniform(255)))
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = cli("--model", tiny_model, "./serve")
+    assert (code, json.loads(out)["label"]) == (0, "real")
+
+
+def test_serve_fails_in_one_line(cli, tiny_model, tmp_path, server):
+    code, out, err = cli("serve", "--model", tmp_path / "missing.onnx", "--port", "0")
+    assert code == 1 and err.startswith("detector: model file not found") and err.count("\n") == 1
+    code, out, err = cli("serve", "--model", tiny_model, "--port", server.server_address[1])
+    assert code == 1 and "cannot listen on 127.0.0.1:" in err and err.count("\n") == 1
+    assert cli("serve", "--port", "70000")[0] == 2
