@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 import train
+from detector.metadata import contract_metadata
 from train.data import evaluation_images, to_model_range
 from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
     networks_from_checkpoint)
@@ -26,25 +27,19 @@ from train.gan.networks import Generator, RealLogit
 from .config import OPSET, ExportConfig
 from .errors import ExportError
 
-SCHEMA = "fmnist-detector/1"
-# uint8 pixel p -> model input p * scale + offset, the inverse of what the generator outputs.
-NORMALIZATION = {"scale": 1 / 127.5, "offset": -1.0}
-
 
 def base_metadata(checkpoint: dict, source: Path) -> dict:
-    """What both models carry: where they came from and how their pixels are scaled."""
+    """What both models carry beside their kind: where they came from, their classes."""
     config = checkpoint["config"]
-    return {"schema": SCHEMA, "class_names": json.dumps(checkpoint["class_names"]),
-            "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
+    return {"class_names": checkpoint["class_names"],
             "run": str(config.get("run_dir", source.parent.parent)), "checkpoint": source.name,
-            "step": str(checkpoint["step"]), "project_version": train.__version__,
-            "conditional": "false" if is_unconditional(checkpoint) else "true",
+            "step": checkpoint["step"], "project_version": train.__version__,
+            "conditional": not is_unconditional(checkpoint),
             "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def discriminator_metadata(base: dict) -> dict:
-    return {**base, "kind": "discriminator", "output": "real_logit", "positive_label": "real",
-            "labels": json.dumps(["real", "generated"])}
+    return contract_metadata("discriminator", **base)
 
 
 def generator_metadata(base: dict, train_config, weights: str) -> dict:
@@ -52,10 +47,11 @@ def generator_metadata(base: dict, train_config, weights: str) -> dict:
     `architecture`: the run's --generator (train.gan.networks.GENERATORS).
     An unconditional generator (`"conditional": "false"`) has no `labels` input: noise only."""
     inputs = {"noise": "float32 [N, latent_dim] ~ N(0, 1)"}
-    if base["conditional"] == "true":
+    if base["conditional"]:
         inputs["labels"] = "int64 [N] class index"
-    return {**base, "kind": "generator", "output": "image", "latent_dim": str(train_config.latent_dim),
-            "architecture": train_config.generator, "generator_weights": weights, "inputs": json.dumps(inputs)}
+    return contract_metadata("generator", output="image", latent_dim=train_config.latent_dim,
+                             architecture=train_config.generator, generator_weights=weights,
+                             inputs=inputs, **base)
 
 
 class GeneratorGraph(nn.Module):

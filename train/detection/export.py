@@ -2,7 +2,6 @@
 runtime reads (the same contract as the exported discriminator: schema, normalization, a
 real_logit output), written through a temporary file and checked for parity first."""
 import datetime
-import json
 import tempfile
 from pathlib import Path
 
@@ -10,7 +9,8 @@ import numpy as np
 import torch
 
 import train
-from export.onnx_export import install, max_difference, NORMALIZATION, SCHEMA, to_onnx
+from detector.metadata import contract_metadata
+from export.onnx_export import install, max_difference, to_onnx
 from train.data import CLASS_NAMES, to_model_range
 
 from train.detection.config import DetectorConfig
@@ -37,13 +37,10 @@ def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
 
 
 def detector_metadata(fitted: dict) -> dict:
-    return {"schema": SCHEMA, "kind": "detector", "output": "real_logit", "positive_label": "real",
-            "labels": json.dumps(["real", "generated"]), "class_names": json.dumps(list(CLASS_NAMES)),
-            "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
-            "families": json.dumps(fitted["families"]), "target_fpr": str(fitted["target_fpr"]),
-            "calibration": json.dumps({k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")}),
-            "project_version": train.__version__,
-            "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return contract_metadata("detector", CLASS_NAMES, families=fitted["families"], target_fpr=fitted["target_fpr"],
+                             calibration={k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")},
+                             project_version=train.__version__,
+                             export_date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
 
 def export_detector(net: DetectorNet, fitted: dict, path: Path, parity_images: np.ndarray) -> float:
