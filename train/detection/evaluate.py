@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from detector import load_detector
-from export.examples import generated_images
 from train.data import load_fashion_mnist
 from train.evaluate import real_sample
+from train.gan.sampling import generated_images
 
 from train.detection.calibration import average_precision, balanced_accuracy, false_positive_rate, reliability
 from train.detection.config import DetectorConfig
