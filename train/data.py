@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from detector.metadata import PIXEL_OFFSET, PIXEL_SCALE
 from train.errors import DataError
 
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -134,13 +135,16 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels [N,28,28] -> float [N,1,28,28] in [-1, 1], the range both networks use."""
-    return images.unsqueeze(1).float().div_(127.5).sub_(1.0)
+    """uint8 pixels [N,28,28] -> float [N,1,28,28] in [-1, 1], the range both networks use:
+    pixel * PIXEL_SCALE + PIXEL_OFFSET, the scaling the exported models' metadata states."""
+    # Divided by 1 / PIXEL_SCALE (exactly 127.5): one correctly rounded float32 step, where a
+    # multiplication by the inexact float PIXEL_SCALE would move 111 of the 256 values by an ulp.
+    return images.unsqueeze(1).float().div_(1 / PIXEL_SCALE).add_(PIXEL_OFFSET)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Inverse of to_model_range, rounding and clamping: float [N,1,H,W] -> uint8 [N,H,W]."""
-    return images.squeeze(1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+    return images.squeeze(1).sub(PIXEL_OFFSET).mul(1 / PIXEL_SCALE).round().clamp(0, 255).to(torch.uint8)
 
 DATASETS = ("fashion-mnist", "mnist", "npy")
 MNIST_CLASS_NAMES = tuple(str(d) for d in range(10))

@@ -1,7 +1,8 @@
-"""Model lookup, loading and contract checks: every failure is a ModelError naming the file."""
+"""Model lookup, loading, contract checks and input scaling: every failure is a ModelError naming the file."""
 
 import re
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
@@ -9,6 +10,7 @@ from onnx import TensorProto, helper
 from detector import load_detector, model as model_module, ModelError, resolve_model_path
 from detector.metadata import (contract_metadata, NORMALIZATION, parse_metadata, PIXEL_OFFSET,
                                PIXEL_SCALE)
+from detector.model import to_batch
 
 
 def test_missing_file(tmp_path):
@@ -107,6 +109,14 @@ def test_contract_scaling_maps_black_to_minus_one_and_white_to_one():
 def test_generator_metadata_has_no_labels():
     meta = contract_metadata("generator", ["a"], output="image", latent_dim=8)
     assert "labels" not in meta and "positive_label" not in meta and meta["latent_dim"] == "8"
+
+
+def test_to_batch_normalizes_exactly():
+    batch = to_batch([np.array([[0, 255]], np.uint8), np.array([[128, 1]], np.uint8)],
+                     0.00784313725490196, -1.0)
+    assert batch.dtype == np.float32 and batch.shape == (2, 1, 1, 2)
+    np.testing.assert_array_equal(batch.ravel(), np.float32([-1, 1, 128 / 127.5 - 1,
+                                                             1 / 127.5 - 1]))
 
 
 # --- broken model files: each a ModelError that names the file and says what is wrong -------

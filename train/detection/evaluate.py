@@ -27,7 +27,8 @@ MODELS = Path(__file__).resolve().parents[2] / "models"  # the shipped discrimin
 
 def onnx_logits(model: Path, images: np.ndarray) -> np.ndarray:
     """A shipped model's real_logit for uint8 images [N, 28, 28], through the runtime package."""
-    return load_detector(model).model.logits((images.astype(np.float32) / 127.5 - 1)[:, None])
+    session = load_detector(model).model
+    return session.logits(session.to_batch(images))
 
 
 def scores(real: np.ndarray, generated: np.ndarray, ap_real: int) -> dict:
