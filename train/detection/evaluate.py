@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from detector import load_detector
+from detector.scoring import sigmoid
 from train.data import load_fashion_mnist
 from train.evaluate import real_sample
 from train.gan.sampling import generated_images
@@ -75,7 +76,7 @@ def calibration(config: DetectorConfig, generators: list[ZooGenerator], real: np
     generated = np.concatenate(per_family)
     logits = onnx_logits(config.export, np.concatenate([real[:len(generated)], generated]))
     is_real = np.r_[np.ones(len(generated)), np.zeros(len(generated))]
-    return reliability(0.5 * (1 + np.tanh(logits.astype(np.float64) / 2)), is_real)  # sigmoid, no overflow
+    return reliability(sigmoid(logits), is_real)
 
 
 def evaluate_detector(config: DetectorConfig) -> dict:
