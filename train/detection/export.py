@@ -35,9 +35,9 @@ def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
 
 
 def detector_metadata(fitted: dict) -> dict:
+    calibration = {k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")}
     return contract_metadata("detector", CLASS_NAMES, families=fitted["families"], target_fpr=fitted["target_fpr"],
-                             calibration={k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")},
-                             **stamp())
+                             calibration=calibration, **stamp())
 
 
 def export_detector(net: DetectorNet, fitted: dict, path: Path, parity_images: np.ndarray) -> float:
