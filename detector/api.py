@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .errors import DetectorError, ImageError
-from .images import load_pixels, to_batch
+from .images import load_pixels
 from .metadata import ModelInfo
 from .model import Model, open_model
 from .scoring import Prediction, predictions
@@ -89,7 +89,7 @@ class Detector:
         if not decoded:
             return pending
         info = self.info
-        logits = self.model.logits(to_batch(decoded, info.scale, info.offset))
+        logits = self.model.logits(self.model.to_batch(decoded))
         scored = iter(predictions(logits, info.positive_label, info.negative_label))
         return [next(scored) if isinstance(p, np.ndarray) else p for p in pending]
 

@@ -65,14 +65,6 @@ def load_pixels(source, size: tuple[int, int], *, resize: bool = False) -> np.nd
     return pixels if pixels is not None else _decode(data, size, resize)
 
 
-def to_batch(pixels, scale: float, offset: float) -> np.ndarray:
-    """Stack uint8 [H, W] arrays into the float32 [N, 1, H, W] model input."""
-    # A 256-entry table applies `pixel * scale + offset` exactly as float64 would, in one gather.
-    table = (np.arange(256, dtype=np.float64) * scale + offset).astype(np.float32)
-    stack = np.stack(pixels) if not isinstance(pixels, np.ndarray) else pixels
-    return table[stack][:, None]
-
-
 def _decode(source, size: tuple[int, int], resize: bool) -> np.ndarray:
     """Pillow's full reader, for a PIL image or encoded bytes."""
     with warnings.catch_warnings():

@@ -1,17 +1,44 @@
-"""Parse and validate the metadata an exported model carries.
+"""The model contract: the metadata every exported model carries, its one writer and its parser.
 
-The contract (written by ``export/``) stores every value as a string, JSON where structured.
-Keeping the parsing here, apart from onnxruntime, lets it be tested on plain dictionaries.
+Written by ``export/`` (the GAN's discriminator and generator) and ``train.detection`` (the
+dedicated detector) through ``contract_metadata``, read by this runtime through
+``parse_metadata``. Every value is a string, JSON where structured. Keeping both sides here,
+apart from onnxruntime, lets them be tested on plain dictionaries.
 """
 
 import json
-from typing import Mapping, NamedTuple
+from typing import Mapping, NamedTuple, Sequence
 
 from .errors import ModelError
 
 SCHEMA = "fmnist-detector/1"
 REQUIRED_KEYS = ("schema", "kind", "image_size", "normalization", "output", "positive_label",
                  "labels")
+# uint8 pixel p -> model input p * PIXEL_SCALE + PIXEL_OFFSET: [0, 255] -> [-1, 1], the range the
+# generator's tanh outputs and every network of the project reads.
+PIXEL_SCALE = 1 / 127.5
+PIXEL_OFFSET = -1.0
+NORMALIZATION = {"scale": PIXEL_SCALE, "offset": PIXEL_OFFSET}
+REAL_LOGIT = "real_logit"  # the output of a real-vs-generated model: log-odds of "real"
+LABELS = ("real", "generated")  # (positive_label, the other one) of such a model
+IMAGE_SIZE = (28, 28)
+
+
+def contract_metadata(kind: str, class_names: Sequence[str], image_size: Sequence[int] = IMAGE_SIZE,
+                      output: str = REAL_LOGIT, **extra) -> dict[str, str]:
+    """The metadata a model of ``kind`` carries: the contract's keys, then ``extra``.
+
+    A model whose ``output`` is REAL_LOGIT also gets its labels, so it passes parse_metadata.
+    Values of ``extra`` that are not strings are JSON-encoded (lists, dicts, numbers, booleans).
+    """
+    meta = {"schema": SCHEMA, "kind": kind, "output": output,
+            "image_size": json.dumps(list(image_size)), "normalization": json.dumps(NORMALIZATION),
+            "class_names": json.dumps(list(class_names))}
+    if output == REAL_LOGIT:
+        meta.update(positive_label=LABELS[0], labels=json.dumps(list(LABELS)))
+    for key, value in extra.items():
+        meta[key] = value if isinstance(value, str) else json.dumps(value)
+    return meta
 
 
 class ModelInfo(NamedTuple):

@@ -1,4 +1,5 @@
-"""Find the model file, open an onnxruntime session on it, and check it follows the contract.
+"""Find the model file, open an onnxruntime session on it, check it follows the contract, and
+turn decoded pixels into its input with the scaling its metadata states.
 
 This is the one place that knows where models live and how sessions are made; image decoding
 and scoring live elsewhere so either side can change alone.
@@ -42,6 +43,14 @@ def resolve_model_path(model: "str | os.PathLike | None" = None) -> Path:
     raise ModelError(f"model file not found: {path}")
 
 
+def to_batch(pixels, scale: float, offset: float) -> np.ndarray:
+    """Stack uint8 [H, W] arrays into the float32 [N, 1, H, W] model input."""
+    # A 256-entry table applies `pixel * scale + offset` exactly as float64 would, in one gather.
+    table = (np.arange(256, dtype=np.float64) * scale + offset).astype(np.float32)
+    stack = np.stack(pixels) if not isinstance(pixels, np.ndarray) else pixels
+    return table[stack][:, None]
+
+
 class Model:
     """An onnxruntime session plus the metadata that says how to feed and read it."""
 
@@ -49,6 +58,10 @@ class Model:
         self.path = path
         self.session = session
         self.info = info
+
+    def to_batch(self, pixels) -> np.ndarray:
+        """uint8 [H, W] arrays (or one uint8 [N, H, W] array) as this model's input batch."""
+        return to_batch(pixels, self.info.scale, self.info.offset)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Run a preprocessed float32 [N, 1, H, W] batch and return the [N] logits."""

@@ -1,4 +1,4 @@
-"""Turn model logits into labels and confidences."""
+"""Turn model logits into labels and confidences; the project's numpy sigmoid."""
 
 import math
 from typing import NamedTuple
@@ -20,12 +20,19 @@ class Prediction(NamedTuple):
         return {"label": self.label, "confidence": round(self.confidence, digits)}
 
 
+def sigmoid(x) -> np.ndarray:
+    """float64 1 / (1 + exp(-x)) for any x, infinities included, without an overflow warning."""
+    x = np.asarray(x, dtype=np.float64)
+    # exp(-|x|) is in (0, 1]; each side of 0 gets the form that stays accurate in its tail.
+    small = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
+
+
 def predictions(logits: np.ndarray, positive: str, negative: str) -> list:
     """One Prediction per logit, or a ModelError for a NaN the model produced."""
     logits = np.asarray(logits, dtype=np.float64)
-    # sigmoid(|x|) = 1 / (1 + exp(-|x|)) never overflows, and it is the probability of the
-    # chosen label whichever side of 0 the logit falls.
-    confidence = 1.0 / (1.0 + np.exp(-np.abs(logits)))
+    # sigmoid(|x|) is the probability of the chosen label whichever side of 0 the logit falls.
+    confidence = sigmoid(np.abs(logits))
     out = []
     for x, p in zip(logits.tolist(), confidence.tolist()):
         if math.isnan(x):

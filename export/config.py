@@ -3,10 +3,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-# ONNX opset the exporter pins: the dynamo exporter's default in torch 2.14, read by
-# onnxruntime >= 1.16.
-OPSET = 20
-
 
 @dataclass
 class ExportConfig:

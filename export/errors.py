@@ -1,6 +1,5 @@
-"""The exporter's own exception; `python -m export` turns it into a message and exit code 1."""
-from train.errors import TrainError
+"""The exporter's exception, raised by the ONNX writer below it (train.run.onnx_file) and by
+`python -m export`, which turns it into a message and exit code 1."""
+from train.errors import ExportError
 
-
-class ExportError(TrainError):
-    """The model could not be exported, or what was exported failed its checks."""
+__all__ = ["ExportError"]

@@ -18,6 +18,7 @@ from PIL import Image
 
 from train.data import load_fashion_mnist
 from train.errors import TrainError
+from train.gan.sampling import generated_images, is_conditional
 
 
 @dataclass
@@ -31,23 +32,6 @@ class ExamplesConfig:
 
 def slug(name: str) -> str:
     return name.lower().replace("/", "_").replace(" ", "_").replace("-", "_")
-
-
-def is_conditional(session: ort.InferenceSession) -> bool:
-    """Models exported before the "conditional" key were all conditional."""
-    return session.get_modelmeta().custom_metadata_map.get("conditional", "true") == "true"
-
-
-def generated_images(models: Path, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """uint8 [N, 28, 28] from generator.onnx for the given class indices."""
-    session = ort.InferenceSession(str(models / "generator.onnx"), providers=["CPUExecutionProvider"])
-    latent = int(session.get_modelmeta().custom_metadata_map["latent_dim"])
-    noise = rng.standard_normal((len(classes), latent)).astype(np.float32)
-    feeds = {"noise": noise, "labels": classes.astype(np.int64)}
-    if not is_conditional(session):  # an --unconditional generator takes noise only
-        del feeds["labels"]
-    (images,) = session.run(None, feeds)
-    return np.clip(np.round((images[:, 0] + 1) * 127.5), 0, 255).astype(np.uint8)
 
 
 def write_examples(config: ExamplesConfig) -> list[Path]:

@@ -1,50 +1,36 @@
 """Export the discriminator's label-free head and the generator to ONNX, and check them.
 
-Each model is written to a temporary file, checked (onnx.checker, then parity with PyTorch
-through onnxruntime) and only then renamed over the old one, so a failing export never
-replaces a good model.
+Each model is written to a temporary file and checked (train.run.onnx_file); both are renamed
+over the old ones only once both passed, so a failing export never replaces a good model.
 """
-import datetime
 import json
-import os
 import tempfile
-import warnings
 from pathlib import Path
 
-import numpy as np
-import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
-import train
+from detector.metadata import contract_metadata
 from train.data import evaluation_images, to_model_range
 from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
     networks_from_checkpoint)
 from train.gan.networks import Generator, RealLogit
+from train.run.onnx_file import install, OPSET, stamp, write_checked
 
-from .config import OPSET, ExportConfig
+from .config import ExportConfig
 from .errors import ExportError
-
-SCHEMA = "fmnist-detector/1"
-# uint8 pixel p -> model input p * scale + offset, the inverse of what the generator outputs.
-NORMALIZATION = {"scale": 1 / 127.5, "offset": -1.0}
 
 
 def base_metadata(checkpoint: dict, source: Path) -> dict:
-    """What both models carry: where they came from and how their pixels are scaled."""
+    """What both models carry beside their kind: where they came from, their classes."""
     config = checkpoint["config"]
-    return {"schema": SCHEMA, "class_names": json.dumps(checkpoint["class_names"]),
-            "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
+    return {"class_names": checkpoint["class_names"],
             "run": str(config.get("run_dir", source.parent.parent)), "checkpoint": source.name,
-            "step": str(checkpoint["step"]), "project_version": train.__version__,
-            "conditional": "false" if is_unconditional(checkpoint) else "true",
-            "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "step": checkpoint["step"], "conditional": not is_unconditional(checkpoint), **stamp()}
 
 
 def discriminator_metadata(base: dict) -> dict:
-    return {**base, "kind": "discriminator", "output": "real_logit", "positive_label": "real",
-            "labels": json.dumps(["real", "generated"])}
+    return contract_metadata("discriminator", **base)
 
 
 def generator_metadata(base: dict, train_config, weights: str) -> dict:
@@ -52,10 +38,11 @@ def generator_metadata(base: dict, train_config, weights: str) -> dict:
     `architecture`: the run's --generator (train.gan.networks.GENERATORS).
     An unconditional generator (`"conditional": "false"`) has no `labels` input: noise only."""
     inputs = {"noise": "float32 [N, latent_dim] ~ N(0, 1)"}
-    if base["conditional"] == "true":
+    if base["conditional"]:
         inputs["labels"] = "int64 [N] class index"
-    return {**base, "kind": "generator", "output": "image", "latent_dim": str(train_config.latent_dim),
-            "architecture": train_config.generator, "generator_weights": weights, "inputs": json.dumps(inputs)}
+    return contract_metadata("generator", output="image", latent_dim=train_config.latent_dim,
+                             architecture=train_config.generator, generator_weights=weights,
+                             inputs=inputs, **base)
 
 
 class GeneratorGraph(nn.Module):
@@ -88,35 +75,6 @@ def generator_graph(generator: Generator, g_inputs: dict, unconditional: bool) -
     return GeneratorGraph(generator), g_inputs
 
 
-def to_onnx(module: nn.Module, example: tuple, input_names: list, output: str, path: Path,
-            metadata: dict) -> None:
-    """Export with a dynamic batch dimension, then embed metadata and run onnx.checker."""
-    batch = torch.export.Dim("batch", min=1)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the dynamo exporter warns about things that are fine here
-        torch.onnx.export(module.eval(), example, str(path), dynamo=True, opset_version=OPSET,
-                          input_names=input_names, output_names=[output], external_data=False,
-                          dynamic_shapes={name: {0: batch} for name in input_names}, verbose=False)
-    model = onnx.load(str(path))
-    onnx.helper.set_model_props(model, metadata)
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except onnx.checker.ValidationError as e:
-        raise ExportError(f"onnx.checker rejected {path.name}: {e}") from e
-    onnx.save(model, str(path))
-
-
-def max_difference(path: Path, module: nn.Module, inputs: dict) -> float:
-    """Largest |onnxruntime - PyTorch| over the same inputs."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (from_onnx,) = session.run(None, {k: v.numpy() for k, v in inputs.items()})
-    with torch.no_grad():
-        from_torch = module.eval()(*inputs.values()).numpy()
-    if from_onnx.shape != from_torch.shape:
-        raise ExportError(f"{path.name}: ONNX output shape {from_onnx.shape} != torch {from_torch.shape}")
-    return float(np.abs(from_onnx - from_torch).max())
-
-
 def parity_inputs(generator: Generator, config: ExportConfig, train_config) -> tuple[dict, dict]:
     """Real images of the run's dataset (its test split; npy: its training images) and generated
     ones for the discriminator; noise+labels for the generator."""
@@ -130,10 +88,6 @@ def parity_inputs(generator: Generator, config: ExportConfig, train_config) -> t
         generated = generator.eval()(noise, labels)
     images = torch.cat([to_model_range(test.images[pick]), generated])
     return {"image": images}, {"noise": noise, "labels": labels}
-
-
-def install(tmp: Path, final: Path) -> None:
-    os.replace(tmp, final)
 
 
 def export_run(config: ExportConfig) -> dict:
@@ -155,8 +109,7 @@ def export_run(config: ExportConfig) -> dict:
         written = []
         for name, module, inputs, output, metadata in jobs:
             tmp = Path(tmp_dir) / f"{name}.onnx"
-            to_onnx(module, tuple(v[:2] for v in inputs.values()), list(inputs), output, tmp, metadata)
-            difference = max_difference(tmp, module, inputs)
+            difference = write_checked(module, inputs, output, tmp, metadata)
             if not difference <= config.tolerance:
                 raise ExportError(f"{name}: ONNX and PyTorch differ by {difference:.2e} > "
                                   f"{config.tolerance:.0e}; nothing was written to {config.out}")

@@ -14,7 +14,7 @@ Library, imports going down this list only:
     detection/  the dedicated detector: zoo, networks, fit, calibration, export, evaluation
     gan/        the GAN: config, networks, losses, training loop, EMA, checkpoint, sampling
     metrics/    one metric a module: FID, Inception features, precision/recall, classifier
-    run/        the files of a run directory: paths, atomic writes, figures, TensorBoard
+    run/        the files of a run directory: paths, atomic writes, figures, TensorBoard, ONNX files
     data.py     the training images (--dataset) and their uint8 <-> model-range scaling
     command.py, errors.py   the commands' shared shape and the workspace's exceptions
 Below all of them is the torch-free runtime package `detector/`; `export/` sits above `train/`.

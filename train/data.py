@@ -1,4 +1,5 @@
-"""The training images, held in memory as uint8 tensors, and their pixel scaling.
+"""The training images, held in memory as uint8 tensors, their pixel scaling, and how a batch
+of them goes through a network (batched_outputs).
 
 `--dataset` picks the set (`load_dataset`):
 - fashion-mnist (default): its four IDX files, found in --data-dir, then Debian's
@@ -18,7 +19,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
+from detector.metadata import PIXEL_OFFSET, PIXEL_SCALE
 from train.errors import DataError
 
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -134,13 +137,28 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels [N,28,28] -> float [N,1,28,28] in [-1, 1], the range both networks use."""
-    return images.unsqueeze(1).float().div_(127.5).sub_(1.0)
+    """uint8 pixels [N,28,28] -> float [N,1,28,28] in [-1, 1], the range both networks use:
+    pixel * PIXEL_SCALE + PIXEL_OFFSET, the scaling the exported models' metadata states."""
+    # Divided by 1 / PIXEL_SCALE (exactly 127.5): one correctly rounded float32 step, where a
+    # multiplication by the inexact float PIXEL_SCALE would move 111 of the 256 values by an ulp.
+    return images.unsqueeze(1).float().div_(1 / PIXEL_SCALE).add_(PIXEL_OFFSET)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Inverse of to_model_range, rounding and clamping: float [N,1,H,W] -> uint8 [N,H,W]."""
-    return images.squeeze(1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+    return images.squeeze(1).sub(PIXEL_OFFSET).mul(1 / PIXEL_SCALE).round().clamp(0, 255).to(torch.uint8)
+
+@torch.inference_mode()
+def batched_outputs(network, images: np.ndarray, batch_size: int, device="cpu") -> np.ndarray:
+    """What `network` (a module, put in eval mode, or a method such as Classifier.features) gives
+    for uint8 images [N, 28, 28], fed to it in model range `batch_size` at a time on `device`;
+    concatenated along the batch as a numpy array on the CPU, in the network's dtype."""
+    if isinstance(network, nn.Module):
+        network.eval()
+    batches = (torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).to(device)
+               for i in range(0, len(images), batch_size))
+    out = [network(to_model_range(batch)).cpu() for batch in batches]
+    return torch.cat(out).numpy() if out else np.empty((0,), dtype=np.float32)
 
 DATASETS = ("fashion-mnist", "mnist", "npy")
 MNIST_CLASS_NAMES = tuple(str(d) for d in range(10))

@@ -27,3 +27,7 @@ class ReportError(TrainError):
 
 class WreathError(TrainError):
     """`python -m train.wreath` has no candle generator to draw with, or a bad --date."""
+
+
+class ExportError(TrainError):
+    """A model could not be exported to ONNX, or what was exported failed its checks."""

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from train.command import run_command
-from train.data import (evaluation_images, find_data_dir, has_classifier_metrics, load_fashion_mnist,
-    to_model_range)
+from train.data import (batched_outputs, evaluation_images, find_data_dir, has_classifier_metrics,
+    load_fashion_mnist)
 from train.errors import EvaluationError
 from train.gan.checkpoint import is_unconditional, load_checkpoint, networks_from_checkpoint
 from train.gan.config import TrainConfig
@@ -86,13 +86,14 @@ def real_sample(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int):
     return images.numpy()[pick], labels.numpy()[pick]
 
 
-@torch.inference_mode()
 def torch_logits(discriminator, images: np.ndarray, device: torch.device, batch_size: int = 1000):
     """The discriminator's real/generated logit [N] of uint8 images [N, 28, 28]."""
     discriminator = discriminator.to(device).eval()
-    out = [discriminator(to_model_range(torch.from_numpy(images[i:i + batch_size]).to(device)))[0]
-           for i in range(0, len(images), batch_size)]
-    return torch.cat(out).float().cpu().numpy().astype(np.float64)
+
+    def real_logit(batch: torch.Tensor) -> torch.Tensor:
+        return discriminator(batch)[0].float()  # [0]: the class logits are not needed here
+
+    return batched_outputs(real_logit, images, batch_size, device).astype(np.float64)
 
 
 def onnx_logits(model_path: Path, images: np.ndarray) -> tuple[np.ndarray, dict]:

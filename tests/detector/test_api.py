@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from detector import detect, Detector, ImageError, load_detector, ModelError, Prediction
-from detector.scoring import predictions
+from detector.scoring import predictions, sigmoid
 
 
 @pytest.mark.parametrize("value", [0, 1, 64, 127, 128, 200, 255])
@@ -108,3 +108,13 @@ def test_thread_count_is_configurable(tiny_model):
     single = load_detector(tiny_model, threads=1)
     assert single.model.session.get_session_options().intra_op_num_threads == 1
     assert single.detect(np.full((28, 28), 255, np.uint8)).label == "real"
+
+
+def test_sigmoid_known_values_and_tails():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings
+        got = sigmoid(np.array([0.0, 2.0, -2.0, 800.0, -800.0, np.inf, -np.inf]))
+    assert got[0] == 0.5 and got[1] == pytest.approx(1 / (1 + np.exp(-2.0)), rel=1e-15)
+    assert got[1] + got[2] == pytest.approx(1.0, rel=1e-15)
+    assert got[3:].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert sigmoid(-40.0) == pytest.approx(np.exp(-40.0), rel=1e-12)  # accurate in the low tail

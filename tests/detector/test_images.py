@@ -10,7 +10,7 @@ from PIL import Image
 
 from detector import ImageError
 from detector.fastpng import decode_gray8
-from detector.images import load_pixels, MAX_PIXELS, to_batch
+from detector.images import load_pixels, MAX_PIXELS
 
 SIZE = (28, 28)
 RNG = np.random.default_rng(0)
@@ -131,14 +131,6 @@ def test_resize():
 def test_float_images_are_refused():
     with pytest.raises(ImageError, match="floating-point"):
         load_pixels(encode(Image.fromarray(GRAY.astype(np.float32)), "TIFF"), SIZE)
-
-
-def test_to_batch_normalizes_exactly():
-    batch = to_batch([np.array([[0, 255]], np.uint8), np.array([[128, 1]], np.uint8)],
-                     0.00784313725490196, -1.0)
-    assert batch.dtype == np.float32 and batch.shape == (2, 1, 1, 2)
-    np.testing.assert_array_equal(batch.ravel(), np.float32([-1, 1, 128 / 127.5 - 1,
-                                                             1 / 127.5 - 1]))
 
 
 # --- the PNG shortcut must agree with Pillow, and step aside whenever it is not sure ---

@@ -1,13 +1,16 @@
-"""Model lookup, loading and contract checks: every failure is a ModelError naming the file."""
+"""Model lookup, loading, contract checks and input scaling: every failure is a ModelError naming the file."""
 
 import re
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
 from detector import load_detector, model as model_module, ModelError, resolve_model_path
-from detector.metadata import parse_metadata
+from detector.metadata import (contract_metadata, NORMALIZATION, parse_metadata, PIXEL_OFFSET,
+                               PIXEL_SCALE)
+from detector.model import to_batch
 
 
 def test_missing_file(tmp_path):
@@ -84,6 +87,36 @@ def test_other_kinds_and_extra_keys_are_accepted():
     info = parse_metadata(meta, "m.onnx")
     assert info.kind == "detector" and info.negative_label == "generated"
     assert info.class_names == () and info.extra == {"new_key": "v"}
+
+
+def test_contract_writer_round_trips_through_the_parser():
+    meta = contract_metadata("detector", ["a", "b"], (28, 28), step=7, conditional=False,
+                             families=["x"], run="runs/r")
+    assert all(isinstance(v, str) for v in meta.values())
+    assert meta["step"] == "7" and meta["conditional"] == "false" and meta["families"] == '["x"]'
+    info = parse_metadata(meta, "m.onnx")
+    assert (info.kind, info.image_size, info.output) == ("detector", (28, 28), "real_logit")
+    assert (info.positive_label, info.negative_label, info.class_names) == ("real", "generated", ("a", "b"))
+    assert (info.scale, info.offset) == (PIXEL_SCALE, PIXEL_OFFSET)
+    assert info.extra == {"step": "7", "conditional": "false", "families": '["x"]', "run": "runs/r"}
+
+
+def test_contract_scaling_maps_black_to_minus_one_and_white_to_one():
+    assert 0 * PIXEL_SCALE + PIXEL_OFFSET == -1.0 and 255 * PIXEL_SCALE + PIXEL_OFFSET == 1.0
+    assert NORMALIZATION == {"scale": 1 / 127.5, "offset": -1.0}
+
+
+def test_generator_metadata_has_no_labels():
+    meta = contract_metadata("generator", ["a"], output="image", latent_dim=8)
+    assert "labels" not in meta and "positive_label" not in meta and meta["latent_dim"] == "8"
+
+
+def test_to_batch_normalizes_exactly():
+    batch = to_batch([np.array([[0, 255]], np.uint8), np.array([[128, 1]], np.uint8)],
+                     0.00784313725490196, -1.0)
+    assert batch.dtype == np.float32 and batch.shape == (2, 1, 1, 2)
+    np.testing.assert_array_equal(batch.ravel(), np.float32([-1, 1, 128 / 127.5 - 1,
+                                                             1 / 127.5 - 1]))
 
 
 # --- broken model files: each a ModelError that names the file and says what is wrong -------

@@ -12,8 +12,9 @@ from detector import load_detector
 from export.config import ExportConfig
 from export.errors import ExportError
 from export.onnx_export import export_run
-from train.data import load_fashion_mnist, to_model_range
+from train.data import load_fashion_mnist, to_model_range, to_uint8
 from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.sampling import generated_images
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,19 @@ def test_generator_draws_images_without_torch_graph(exported):
     (images,) = session.run(None, {"noise": noise, "labels": np.arange(5, dtype=np.int64)})
     assert images.shape == (5, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
+
+
+def test_generated_images_are_the_torch_generator_in_uint8(exported, tiny_run):
+    """generated_images draws its noise from the rng as documented and rounds as to_uint8."""
+    classes = np.array([0, 3, 9, 3])
+    images = generated_images(exported[0], classes, np.random.default_rng(3))
+    generator, _, _ = networks_from_checkpoint(load_checkpoint(tiny_run / "checkpoints" / "latest.pt"))
+    noise = np.random.default_rng(3).standard_normal((4, generator.latent_dim)).astype(np.float32)
+    with torch.no_grad():
+        expected = to_uint8(generator.eval()(torch.from_numpy(noise), torch.from_numpy(classes))).numpy()
+    assert images.dtype == np.uint8 and images.shape == (4, 28, 28)
+    # ONNX and PyTorch agree to ~1e-6, which can move a value across a rounding boundary.
+    assert np.abs(images.astype(int) - expected).max() <= 1
 
 
 def test_failed_parity_leaves_the_old_models_alone(exported, tiny_run, tiny_data_dir):

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from detector.metadata import PIXEL_OFFSET, PIXEL_SCALE
+from detector.model import to_batch
 from train import data
-from train.data import (DataError, find_data_dir, load_fashion_mnist, read_idx, to_model_range,
+from train.data import (batched_outputs, DataError, find_data_dir, load_fashion_mnist, read_idx, to_model_range,
                         to_uint8, write_idx)
 
 
@@ -159,3 +161,29 @@ def test_to_uint8_inverts_to_model_range_for_every_pixel_value():
 def test_to_uint8_clamps_out_of_range_values():
     out = to_uint8(torch.tensor([-3.0, -1.0, 1.0, 2.0]).view(1, 1, 1, 4))
     assert out.tolist() == [[[0, 0, 255, 255]]]
+
+
+def test_training_and_runtime_scale_every_pixel_alike():
+    """to_model_range (torch, training) and the runtime's to_batch (numpy, from the contract's
+    constants) agree within float32 rounding on all 256 values; 0 and 255 exactly."""
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    torch_side = to_model_range(torch.from_numpy(pixels)).numpy()
+    runtime_side = to_batch(pixels, PIXEL_SCALE, PIXEL_OFFSET)
+    np.testing.assert_allclose(torch_side, runtime_side, rtol=0, atol=1.2e-7)
+    assert torch_side.ravel()[[0, 255]].tolist() == runtime_side.ravel()[[0, 255]].tolist() == [-1.0, 1.0]
+
+
+def test_batched_outputs_feeds_model_range_in_batches_and_sets_eval_mode():
+    class MeanPixel(torch.nn.Module):
+        def forward(self, x):
+            self.sizes.append(len(x))
+            return x.flatten(1).mean(1) * (2.0 if self.training else 1.0)
+
+    network = MeanPixel().train()
+    network.sizes = []
+    images = np.repeat(np.array([0, 51, 255, 255, 0, 51, 0], np.uint8), 784).reshape(7, 28, 28)
+    out = batched_outputs(network, images, batch_size=3)
+    assert network.sizes == [3, 3, 1] and not network.training
+    np.testing.assert_allclose(out, [-1, -0.6, 1, 1, -1, -0.6, -1], atol=1e-6)
+    assert out.dtype == np.float32
+    assert batched_outputs(network, images[:0], batch_size=3).shape == (0,)

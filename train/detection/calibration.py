@@ -5,6 +5,8 @@ is the positive class of the detection metrics (average precision), as in the li
 """
 import numpy as np
 
+from detector.scoring import sigmoid
+
 
 def fpr_threshold(real_logits: np.ndarray, target_fpr: float) -> float:
     """The highest logit threshold t (label "real" when logit >= t) that calls at most
@@ -32,7 +34,7 @@ def fit_logistic(features: np.ndarray, is_real: np.ndarray, steps: int = 100,
     y = np.asarray(is_real, dtype=np.float64)
     weights = np.zeros(design.shape[1])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-np.clip(design @ weights, -60, 60)))
+        p = sigmoid(design @ weights)
         gradient = design.T @ (p - y) + ridge * weights
         hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge * np.eye(len(weights))
         update = np.linalg.solve(hessian, gradient)

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from detector import load_detector
-from export.examples import generated_images
+from detector.scoring import sigmoid
 from train.data import load_fashion_mnist
 from train.evaluate import real_sample
+from train.gan.sampling import generated_images
 
 from train.detection.calibration import average_precision, balanced_accuracy, false_positive_rate, reliability
 from train.detection.config import DetectorConfig
@@ -27,7 +28,8 @@ MODELS = Path(__file__).resolve().parents[2] / "models"  # the shipped discrimin
 
 def onnx_logits(model: Path, images: np.ndarray) -> np.ndarray:
     """A shipped model's real_logit for uint8 images [N, 28, 28], through the runtime package."""
-    return load_detector(model).model.logits((images.astype(np.float32) / 127.5 - 1)[:, None])
+    session = load_detector(model).model
+    return session.logits(session.to_batch(images))
 
 
 def scores(real: np.ndarray, generated: np.ndarray, ap_real: int) -> dict:
@@ -74,7 +76,7 @@ def calibration(config: DetectorConfig, generators: list[ZooGenerator], real: np
     generated = np.concatenate(per_family)
     logits = onnx_logits(config.export, np.concatenate([real[:len(generated)], generated]))
     is_real = np.r_[np.ones(len(generated)), np.zeros(len(generated))]
-    return reliability(0.5 * (1 + np.tanh(logits.astype(np.float64) / 2)), is_real)  # sigmoid, no overflow
+    return reliability(sigmoid(logits), is_real)
 
 
 def evaluate_detector(config: DetectorConfig) -> dict:

@@ -1,21 +1,19 @@
 """Save the fitted detector: a checkpoint dict, and models/detector.onnx with the metadata the
 runtime reads (the same contract as the exported discriminator: schema, normalization, a
 real_logit output), written through a temporary file and checked for parity first."""
-import datetime
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-import train
-from export.onnx_export import install, max_difference, NORMALIZATION, SCHEMA, to_onnx
+from detector.metadata import contract_metadata, REAL_LOGIT
 from train.data import CLASS_NAMES, to_model_range
 
 from train.detection.config import DetectorConfig
 from train.detection.model import DetectorNet, FingerprintCNN, RealDensity
 from train.errors import TrainError
+from train.run.onnx_file import install, stamp, write_checked
 
 PARITY_TOLERANCE = 1e-3
 
@@ -37,13 +35,9 @@ def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
 
 
 def detector_metadata(fitted: dict) -> dict:
-    return {"schema": SCHEMA, "kind": "detector", "output": "real_logit", "positive_label": "real",
-            "labels": json.dumps(["real", "generated"]), "class_names": json.dumps(list(CLASS_NAMES)),
-            "image_size": json.dumps([28, 28]), "normalization": json.dumps(NORMALIZATION),
-            "families": json.dumps(fitted["families"]), "target_fpr": str(fitted["target_fpr"]),
-            "calibration": json.dumps({k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")}),
-            "project_version": train.__version__,
-            "export_date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    calibration = {k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")}
+    return contract_metadata("detector", CLASS_NAMES, families=fitted["families"], target_fpr=fitted["target_fpr"],
+                             calibration=calibration, **stamp())
 
 
 def export_detector(net: DetectorNet, fitted: dict, path: Path, parity_images: np.ndarray) -> float:
@@ -52,8 +46,7 @@ def export_detector(net: DetectorNet, fitted: dict, path: Path, parity_images: n
     inputs = {"image": to_model_range(torch.from_numpy(parity_images))}
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp_dir:
         tmp = Path(tmp_dir) / path.name
-        to_onnx(net.eval(), (inputs["image"][:2],), ["image"], "real_logit", tmp, detector_metadata(fitted))
-        difference = max_difference(tmp, net, inputs)
+        difference = write_checked(net, inputs, REAL_LOGIT, tmp, detector_metadata(fitted))
         if not difference <= PARITY_TOLERANCE:
             raise TrainError(f"detector: ONNX and PyTorch differ by {difference:.2e}; {path} left alone")
         install(tmp, path)

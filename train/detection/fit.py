@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from train.data import CLASS_NAMES, load_fashion_mnist, to_model_range
+from train.data import batched_outputs, CLASS_NAMES, load_fashion_mnist, to_model_range
 from train.detection.augment import augment
 from train.detection.calibration import fit_logistic, fpr_threshold
 from train.detection.config import DetectorConfig
@@ -68,11 +68,7 @@ def fit_data(config: DetectorConfig, generators: list[ZooGenerator]) -> FitData:
 def logits_of(module, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
     """What `module` (an eval-mode network, or a method such as DetectorNet.parts) gives for
     uint8 images [N, 28, 28], in batches."""
-    if isinstance(module, nn.Module):
-        module.eval()
-    with torch.inference_mode():
-        return np.concatenate([module(to_model_range(torch.from_numpy(images[i:i + batch_size]))).numpy()
-                               for i in range(0, len(images), batch_size)])
+    return batched_outputs(module, images, batch_size)
 
 
 def train_fingerprint(real: np.ndarray, generated: np.ndarray, config: DetectorConfig) -> FingerprintCNN:

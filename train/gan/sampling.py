@@ -2,11 +2,13 @@
 
 Shared by `python -m train.generate` and `python -m train.evaluate`; everything is a function
 of (checkpoint, labels, seed), so the same call gives the same images on the same device.
+`generated_images` draws from an exported generator.onnx instead (no checkpoint needed).
 """
 from pathlib import Path
 from typing import Sequence, Union
 
 import numpy as np
+import onnxruntime as ort
 import torch
 from tqdm import tqdm
 
@@ -67,3 +69,22 @@ def sample_images(generator: Generator, labels: np.ndarray, seed: int, device: t
             out[start:stop] = to_uint8(images.float()).cpu().numpy()
             bar.update(len(images))
     return out
+
+
+def is_conditional(session: ort.InferenceSession) -> bool:
+    """Whether an exported generator takes a labels input; models exported before the
+    "conditional" key were all conditional."""
+    return session.get_modelmeta().custom_metadata_map.get("conditional", "true") == "true"
+
+
+def generated_images(models: Path, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """uint8 [N, 28, 28] from models/generator.onnx for the given class indices (ignored by an
+    --unconditional generator, which takes noise only); the noise is drawn from `rng`."""
+    session = ort.InferenceSession(str(models / "generator.onnx"), providers=["CPUExecutionProvider"])
+    latent = int(session.get_modelmeta().custom_metadata_map["latent_dim"])
+    noise = rng.standard_normal((len(classes), latent)).astype(np.float32)
+    feeds = {"noise": noise, "labels": classes.astype(np.int64)}
+    if not is_conditional(session):
+        del feeds["labels"]
+    (images,) = session.run(None, feeds)
+    return to_uint8(torch.from_numpy(images)).numpy()

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from train.data import ImageSet, to_model_range
+from train.data import batched_outputs, ImageSet, to_model_range
 from train.errors import EvaluationError
 
 FORMAT = "fmnist-classifier/1"
@@ -56,21 +56,14 @@ def train_classifier(data: ImageSet, epochs: int = 2, batch_size: int = 128, lr:
     return model.eval()
 
 
-@torch.inference_mode()
-def _batched(fn, images: np.ndarray, batch_size: int) -> np.ndarray:
-    out = [fn(to_model_range(torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size]))))
-           for i in range(0, len(images), batch_size)]
-    return torch.cat(out).double().numpy() if out else np.empty((0,))
-
-
 def classifier_features(model: Classifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """float64 [N, 128] features of uint8 images [N, 28, 28]."""
-    return _batched(model.eval().features, images, batch_size)
+    return batched_outputs(model.eval().features, images, batch_size).astype(np.float64)
 
 
 def predict(model: Classifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """int64 [N] predicted classes of uint8 images [N, 28, 28]."""
-    return _batched(model.eval(), images, batch_size).argmax(axis=1)
+    return batched_outputs(model, images, batch_size).argmax(axis=1)
 
 
 def save_classifier(model: Classifier, path: Path, class_names: Sequence[str], info: dict) -> None:

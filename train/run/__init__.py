@@ -1,1 +1,2 @@
-"""The files of one run directory: where each lives, atomic writes, figures, TensorBoard."""
+"""The files of one run directory: where each lives, atomic writes, figures, TensorBoard;
+and ONNX model files (onnx_file: write, check against PyTorch, install)."""
