@@ -238,3 +238,10 @@ def evaluation_images(run_config, data_dir: Optional[Path]) -> tuple[ImageSet, s
         run_config.data_dir = data_dir
     split = "train" if run_config.dataset == "npy" else "test"
     return load_dataset(run_config, split), split
+
+
+def real_sample(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int):
+    """min(n, N) images drawn uniformly without replacement (seeded), as numpy arrays: the real
+    half of the 1k + 1k accuracy tests (train.evaluate, train.detection.evaluate)."""
+    pick = np.sort(np.random.default_rng(seed).choice(len(labels), min(n, len(labels)), replace=False))
+    return images.numpy()[pick], labels.numpy()[pick]

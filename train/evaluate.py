@@ -80,12 +80,6 @@ class EvaluateConfig:
         return self.model or self.run_dir / "models" / "discriminator.onnx"
 
 
-def real_sample(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int):
-    """min(n, N) real images drawn uniformly without replacement, as numpy arrays."""
-    pick = np.sort(np.random.default_rng(seed).choice(len(labels), min(n, len(labels)), replace=False))
-    return images.numpy()[pick], labels.numpy()[pick]
-
-
 def torch_logits(discriminator, images: np.ndarray, device: torch.device, batch_size: int = 1000):
     """The discriminator's real/generated logit [N] of uint8 images [N, 28, 28]."""
     discriminator = discriminator.to(device).eval()

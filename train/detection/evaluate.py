@@ -13,8 +13,7 @@ import numpy as np
 
 from detector import load_detector
 from detector.scoring import sigmoid
-from train.data import load_fashion_mnist
-from train.evaluate import real_sample
+from train.data import load_fashion_mnist, real_sample
 from train.gan.sampling import generated_images
 
 from train.detection.calibration import average_precision, balanced_accuracy, false_positive_rate, reliability
