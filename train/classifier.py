@@ -1,8 +1,6 @@
 """`python -m train.classifier`: train the small FashionMNIST classifier behind the fast metrics.
 
     python -m train.classifier --out models/fmnist_classifier.pt     # ~1-2 min on a CPU
-
-No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import sys
 import time

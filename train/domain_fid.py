@@ -8,8 +8,6 @@ measurement depends only on the generator's weights at the end of the epoch, whi
 checkpoints/epoch_NNN.pt holds, so the rows written here are the ones training would have
 logged (same noise, same samples, same classifier); each row names its checkpoint in
 "domain_fid_from". Epochs that already have a domain FID row are skipped. Run it when no training is writing to the run.
-
-No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import json
 import re

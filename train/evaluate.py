@@ -7,8 +7,6 @@
    i.e. generated images are quantised as they are when saved to PNG.
 2. Inception FID of --fid-samples generated images (balanced) against the test images, whose
    statistics are cached. `--fid-samples 0` skips it (on a CPU it takes ~0.2 s per image).
-
-No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import datetime
 import json

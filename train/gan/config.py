@@ -1,6 +1,6 @@
-"""The one configuration dataclass; every field is a `python -m train` flag (argparse-dataclass).
+"""The configuration of `python -m train` (TrainConfig, every field a flag) and its --resume merge.
 
-No `from __future__ import annotations` here: argparse-dataclass needs real types.
+(`_help` builds a field's help metadata; train/detection/config.py reuses it.)
 """
 import dataclasses
 import json
