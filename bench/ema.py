@@ -17,13 +17,14 @@ sys.path.insert(0, str(REPO))
 
 from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint  # noqa: E402
 from train.gan.monitor import DomainFID  # noqa: E402
+from train.metrics.classifier import DEFAULT_CLASSIFIER  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, default=REPO / "runs/zoo/convtranspose-ns-ema")
     parser.add_argument("--samples", type=int, default=10_000, help="generated images per FID")
-    parser.add_argument("--classifier", type=Path, default=REPO / "models/fmnist_classifier.pt")
+    parser.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER)
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     checkpoints = sorted((args.run_dir / "checkpoints").glob("epoch_*.pt")) + [args.run_dir / "checkpoints/latest.pt"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The generator zoo behind models/detector.onnx (issue 7) and the equal-budget loss comparison
-# (issue 6): GANs of every family this workspace trains, on the real FashionMNIST, each with a
-# wall-clock budget so the three losses get the same CPU time. Usage: scripts/train_zoo.sh [ZOO_DIR]
+# The generator zoo behind models/detector.onnx and the equal-budget loss comparison: GANs of
+# every family this workspace trains, on the real FashionMNIST, each with a wall-clock budget
+# so the three losses get the same CPU time. Usage: scripts/train_zoo.sh [ZOO_DIR]
 # (default runs/zoo). Budgets are minutes of this machine's 2 CPU cores; on a GPU add --device cuda
 # and expect far more steps in the same minutes. Together with runs/fmnist-cgan (the shipped run,
 # README) this is what `python -m train.detector --zoo runs/zoo --zoo runs/fmnist-cgan` learns from.

@@ -6,7 +6,7 @@ Commands (each a module here, `python -m train.<name>`; `--help` lists its flags
     train.report    RUN_DIR/REPORT.md from the run's files
     train.generate  N generated images as PNGs + images.npz
     train.classifier   retrain models/fmnist_classifier.pt (the fast metrics' feature space)
-    train.domain_fid   add the fast domain FID to an older run's metrics.jsonl
+    train.domain_fid   add the fast domain FID to a finished run's metrics.jsonl
     train.detector  fit the real-vs-generated detector on the zoo (or --evaluate it)
     train.wreath    an Advent wreath of generated candles (a seasonal toy)
 

@@ -1,8 +1,6 @@
 """`python -m train.classifier`: train the small FashionMNIST classifier behind the fast metrics.
 
     python -m train.classifier --out models/fmnist_classifier.pt     # ~1-2 min on a CPU
-
-No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import sys
 import time
@@ -13,14 +11,14 @@ from typing import Optional
 
 from train.command import run_command
 from train.data import load_fashion_mnist
-from train.metrics.classifier import predict, save_classifier, train_classifier
-
-DEFAULT_PATH = Path("models/fmnist_classifier.pt")
+from train.metrics.classifier import DEFAULT_CLASSIFIER, predict, save_classifier, train_classifier
 
 
 @dataclass
 class ClassifierConfig:
-    out: Path = field(default=DEFAULT_PATH, metadata={"help": "where to save the classifier"})
+    out: Path = field(default=DEFAULT_CLASSIFIER, metadata={
+        "help": "where to save the classifier (default: the repository's models/, where the "
+                "fast metrics look for it)"})
     data_dir: Optional[Path] = field(default=None, metadata={
         "help": "FashionMNIST folder (as in python -m train)"})
     epochs: int = field(default=2, metadata={"help": "passes over the training images"})

@@ -2,7 +2,16 @@
 
 Parse the tool's config dataclass, run one library function, print what it did; the
 project's errors become one `tool: message` line on stderr and exit status 1 (argparse's
-usage errors exit with 2). No `from __future__ import annotations` (argparse-dataclass).
+usage errors exit with 2).
+
+Every command's flags are a dataclass parsed by argparse-dataclass 2.0.0 (here, and directly in
+train/__main__.py and export/examples.py), which reads the fields' annotations at run time:
+- works: `Path`, `Optional[X]`, `Literal[...]` (its values become the choices), `list[str]` with
+  `nargs`, and `metadata={"help": ..., "choices": ..., "args": ["-b", "--batch-size"],
+  "nargs": 2}`; a `bool` field defaulting to True becomes `--no-NAME`;
+- breaks: `from __future__ import annotations` (annotations become strings, so no module that
+  defines a config dataclass may use it), `int | None` (write `Optional[int]`), and nested
+  dataclasses (silently wrong: keep every config flat).
 """
 import sys
 from typing import Any, Callable, Optional, Sequence

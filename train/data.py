@@ -232,8 +232,8 @@ def has_classifier_metrics(config) -> bool:
 def evaluation_images(run_config, data_dir: Optional[Path]) -> tuple[ImageSet, str]:
     """The real images train.evaluate compares a run with, and their split: the test split of
     the run's dataset, or for npy (no test split) its training images. data_dir (evaluate's or
-    export's --data-dir) wins; without it a fashion-mnist run uses the default lookup (as before
-    --dataset existed) and an mnist run the folder it trained from."""
+    export's --data-dir) wins; without it a fashion-mnist run uses the default lookup (the
+    run's saved folder is not used) and an mnist run the folder it trained from."""
     if data_dir is not None or run_config.dataset == "fashion-mnist":
         run_config.data_dir = data_dir
     split = "train" if run_config.dataset == "npy" else "test"

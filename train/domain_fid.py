@@ -3,13 +3,11 @@
     python -m train.domain_fid --run-dir runs/fmnist-cgan            # every 5th epoch checkpoint
     python -m train.domain_fid --run-dir runs/fmnist-cgan --every 1  # every epoch checkpoint
 
-For runs trained without the monitor (train/gan/monitor.py), e.g. before it existed. The monitor's
+For runs trained without the monitor (train/gan/monitor.py, --domain-fid-every 0). The monitor's
 measurement depends only on the generator's weights at the end of the epoch, which
 checkpoints/epoch_NNN.pt holds, so the rows written here are the ones training would have
 logged (same noise, same samples, same classifier); each row names its checkpoint in
 "domain_fid_from". Epochs that already have a domain FID row are skipped. Run it when no training is writing to the run.
-
-No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import json
 import re

@@ -4,8 +4,7 @@
     python -m train.generate --run-dir runs/fmnist-cgan --n 100 --out sneakers/ --class Sneaker
 
 Classes are balanced (N // 10 each, the remainder to the first classes) unless --class is
-given; the same --seed gives the same images. No `from __future__ import annotations`
-(argparse-dataclass needs real types).
+given; the same --seed gives the same images.
 """
 import re
 import sys

@@ -7,7 +7,6 @@ never shows numbers that are not in those files.
 
     python -m train.report --run-dir runs/fmnist-cgan                      # RUN_DIR/REPORT.md
     python -m train.report --run-dir runs/fmnist-cgan --out docs/report.md --figures-dir docs/figures
-No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
 import json
 import math

@@ -7,8 +7,7 @@ candle.npy is the Quick, Draw! "candle" bitmap file (CANDLE_NPY_URL). The 4th Ad
 Sunday on or before 24 December and the 1st is 21 days earlier; the lit candles are the Advent
 Sundays on or before --date (default today). From 25 December to 6 January a fifth candle
 appears, lit too: the wreath counted on past Christmas. Before the 1st Advent the wreath is
-drawn unlit, and the printed line names the 1st Advent's date. No `from __future__ import
-annotations` (argparse-dataclass needs real types).
+drawn unlit, and the printed line names the 1st Advent's date.
 """
 import datetime as dt
 import math

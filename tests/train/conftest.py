@@ -35,7 +35,7 @@ def write_tiny_fmnist(folder, suffix: str = ".gz"):
 
 def small_config(run_dir, data_dir, **overrides) -> TrainConfig:
     """A config that trains a small model on the CPU in well under a second per step.
-    No domain FID (it would need models/fmnist_classifier.pt): tests/train/test_monitor.py
+    No domain FID (it would need models/fmnist_classifier.pt): tests/train/gan/test_monitor.py
     turns it on with a classifier of its own."""
     values = dict(run_dir=run_dir, data_dir=data_dir, batch_size=BATCH_SIZE, width=8,
                   latent_dim=8, device="cpu", progress=False, seed=0, domain_fid_every=0)

@@ -52,7 +52,7 @@ def test_evaluation_images_follow_the_run_and_the_given_data_dir(tmp_path, tiny,
     seen = []
     monkeypatch.setattr(data_module, "load_fashion_mnist", lambda split, d: seen.append((split, d)))
     data_module.evaluation_images(TrainConfig(data_dir=tmp_path / "gone"), None)
-    assert seen == [("test", None)]  # the default lookup, as before --dataset existed
+    assert seen == [("test", None)]  # the default lookup, not the run's saved folder
 
 
 def test_mnist_without_data_dir_uses_torchvision_folder(tmp_path, monkeypatch):

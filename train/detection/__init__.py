@@ -1,11 +1,19 @@
-"""The dedicated real-vs-generated detector, trained to generalise across GANs (the library
-behind `python -m train.detector`, whose command is train/detector.py).
+"""Train the dedicated real-vs-generated detector, the library behind `python -m train.detector`.
 
     scripts/train_zoo.sh                          # the generator zoo (runs/zoo)
     python -m train.detector                      # fit on every family, write models/detector.onnx
     python -m train.detector --evaluate           # leave-one-family-out, writes docs/detector.md
 
-zoo.py finds and samples the generators, model.py holds the networks, augment.py the
-augmentations, fit.py the fit, calibration.py the pure-numpy threshold and metrics,
-export.py the ONNX file, evaluate.py the report.
+Modules, imports going down this list only:
+    train_detector.py  fit on every family of the zoo and ship it (`python -m train.detector`)
+    evaluate.py     leave-one-family-out measurement (`python -m train.detector --evaluate`)
+    report.py       docs/detector.md, docs/detector_results.json and figures from those results
+    export.py       the fitted detector as a checkpoint and models/detector.onnx (+ metadata)
+    fit.py          the fit: real-image model, fingerprint CNN, calibration, threshold
+    zoo.py          find the trained GAN runs, group them into families, sample them
+    model.py        the networks: FingerprintCNN, RealDensity and the DetectorNet combining them
+    augment.py      augmentations applied alike to real and generated training images
+    calibration.py  pure numpy: the threshold, calibration curve and detection scores
+    config.py       DetectorConfig, the flags of `python -m train.detector`
+The command itself is train/detector.py.
 """

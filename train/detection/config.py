@@ -1,7 +1,4 @@
-"""The configuration of `python -m train.detector`: one dataclass, every field a flag.
-
-No `from __future__ import annotations` (argparse-dataclass needs real types).
-"""
+"""The configuration of `python -m train.detector`: one dataclass, every field a flag."""
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional

@@ -22,7 +22,7 @@ from train.detection.fit import fit_detector, logits_of
 from train.detection.report import write_report
 from train.detection.zoo import families, sample_zoo, zoo_generators, ZooGenerator
 
-MODELS = Path(__file__).resolve().parents[2] / "models"  # the shipped discriminator and generator
+from detector.model import MODELS_DIR as MODELS  # the shipped discriminator and generator
 
 
 def onnx_logits(model: Path, images: np.ndarray) -> np.ndarray:

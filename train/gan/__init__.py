@@ -1,2 +1,14 @@
-"""The class-conditional GAN: its config, networks and losses, the training loop, EMA,
-several processes, checkpoints, sampling and the domain-FID monitor."""
+"""The class-conditional GAN and its training: config, networks, losses, training loop.
+
+Modules, imports going down this list only:
+    trainer.py      the training loop: `train(config)` runs or resumes a run
+    monitor.py      the fast domain FID logged every --domain-fid-every epochs
+    distributed.py  several processes (torchrun): DistributedDataParallel and rank helpers
+    sampling.py     draw images from a trained generator: labels, noise, batches
+    checkpoint.py   save, load and check checkpoints; rebuild the networks from one
+    ema.py          --ema: the moving average of the generator's weights
+    runtime.py      the device, autocast, and Ctrl-C between steps
+    losses.py       the losses (--loss) and their formulas; LOSSES maps names to functions
+    networks.py     the AC-GAN generator (three architectures) and discriminator
+    config.py       TrainConfig, the flags of `python -m train`, and the --resume merge
+"""

@@ -1,6 +1,6 @@
-"""The one configuration dataclass; every field is a `python -m train` flag (argparse-dataclass).
+"""The configuration of `python -m train` (TrainConfig, every field a flag) and its --resume merge.
 
-No `from __future__ import annotations` here: argparse-dataclass needs real types.
+(`_help` builds a field's help metadata; train/detection/config.py reuses it.)
 """
 import dataclasses
 import json
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from train.errors import TrainError
+from train.metrics.classifier import DEFAULT_CLASSIFIER
 from train.run.atomic import write_text_atomic
 
 
@@ -82,7 +83,7 @@ class TrainConfig:
         "of the FashionMNIST classifier (a few seconds); 0 disables"))
     domain_fid_samples: int = field(default=2000, metadata=_help(
         "generated images (balanced classes) per domain FID, against the 10,000 test images"))
-    domain_fid_classifier: Path = field(default=Path("models/fmnist_classifier.pt"), metadata=_help(
+    domain_fid_classifier: Path = field(default=DEFAULT_CLASSIFIER, metadata=_help(
         "classifier behind the domain FID (python -m train.classifier); when missing the domain "
         "FID is skipped with a note"))
 

@@ -1,4 +1,4 @@
-"""`--ema DECAY`: an exponential moving average of the generator's weights (issue 6).
+"""`--ema DECAY`: an exponential moving average of the generator's weights, for steadier samples.
 
 After every generator update, each EMA parameter moves a fraction (1 - DECAY) of the way to the
 trained one, and the BatchNorm running statistics are copied as they are: they are statistics of

@@ -1,4 +1,4 @@
-"""The fast domain FID logged during training (issue 4).
+"""The fast domain FID logged during training: a cheap progress measure between evaluations.
 
 Every `--domain-fid-every` epochs the trainer asks `DomainFID.measure` for the FID, in the
 feature space of the project's FashionMNIST classifier (models/fmnist_classifier.pt), of

@@ -125,9 +125,9 @@ def discriminator_step(state: TrainState, real: torch.Tensor, labels: torch.Tens
     with autocast(), torch.set_grad_enabled(keep_graph):
         fake = g(noise, fake_labels)
     with autocast():
-        # (1) Update D: maximise the --loss objective (losses.py, docs/losses.md), e.g. for ns
-        # log D(x) + log(1 - D(G(z,y))) + log C(y|x); hinge: min(0, -1 + D(x)) + min(0, -1 -
-        # D(G(z,y))) + log C(y|x); wgan-gp: D(x) - D(G(z,y)) - gp_weight * penalty + log C(y|x).
+        # (1) Update D: maximise --loss's discriminator objective (its formula: the function's
+        # docstring in train/gan/losses.py, LOSSES): score real images as real and generated
+        # ones as generated, and name the class of real images.
         # Real and generated go through D as one batch: one pass instead of two. D has no
         # BatchNorm, so no statistic is shared between the halves.
         logits, class_logits = d(torch.cat([real, fake.detach()]))
@@ -153,8 +153,8 @@ def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
         last = critic_step == config.critic_steps - 1
         fake, fake_labels, d_out = discriminator_step(state, real, labels, config, autocast, last)
     with autocast():  # D's plain module: G's gradients need no all-reduce of D's
-        # (2) Update G: maximise log D(G(z,y)) + log C(y|G(z,y)) for ns (non-saturating);
-        # D(G(z,y)) + log C(y|G(z,y)) for hinge and wgan-gp. D is the one just updated.
+        # (2) Update G: maximise --loss's generator objective (train/gan/losses.py, LOSSES):
+        # have the just-updated D score its images as real and as the class asked for.
         fake_logit_after, fake_class_logits = state.discriminator(fake)
         loss_g = LOSSES[config.loss].generator(fake_logit_after, fake_class_logits, fake_labels,
                                                config.class_weight)

@@ -12,9 +12,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from detector.model import MODELS_DIR
 from train.data import batched_outputs, ImageSet, to_model_range
 from train.errors import EvaluationError
 
+# The shipped classifier, next to the package (not in the working directory): the default of
+# every command that reads or retrains it.
+DEFAULT_CLASSIFIER = MODELS_DIR / "fmnist_classifier.pt"
 FORMAT = "fmnist-classifier/1"
 FEATURE_DIM = 128
 

@@ -1,4 +1,4 @@
-"""Run by tests/train/test_distributed.py under torchrun: `python -m train` with its arguments,
+"""Run by tests/train/gan/test_distributed.py under torchrun: `python -m train` with its arguments,
 then every rank saves the weights it ended with to RUN_DIR/rank<R>.pt (rank 0 also writes the
 run's usual files)."""
 import os
