@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
+from train.data import DATASETS
 from train.errors import TrainError
+from train.gan.losses import LOSSES
+from train.gan.networks import GENERATORS
 from train.metrics.classifier import DEFAULT_CLASSIFIER
 from train.run.atomic import write_text_atomic
 
@@ -25,7 +28,7 @@ class TrainConfig:
     data_dir: Optional[Path] = field(default=None, metadata=_help(
         "folder with the four FashionMNIST IDX .gz files (default: /usr/share/datasets/"
         "fashion-mnist if present, else torchvision's download into ~/.cache/fmnist-gan)"))
-    dataset: Literal["fashion-mnist", "mnist", "npy"] = field(default="fashion-mnist", metadata=_help(
+    dataset: Literal[DATASETS] = field(default="fashion-mnist", metadata=_help(
         "training images (train/data.py): fashion-mnist, mnist (IDX files in --data-dir, else "
         "torchvision's download), or npy (one class per --data-path file)"))
     data_path: list[str] = field(default_factory=list, metadata=_help(
@@ -45,7 +48,7 @@ class TrainConfig:
     # Model
     latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
     width: int = field(default=32, metadata=_help("base channel count of both networks"))
-    generator: Literal["convtranspose", "upsample", "mlp"] = field(default="convtranspose", metadata=_help(
+    generator: Literal[tuple(GENERATORS)] = field(default="convtranspose", metadata=_help(
         "generator architecture (train/gan/networks.py): transposed convs, nearest upsampling + "
         "3x3 convs, or fully connected layers"))
     unconditional: bool = field(default=False, metadata=_help(
@@ -58,7 +61,7 @@ class TrainConfig:
     beta2: float = field(default=0.999, metadata=_help("Adam beta2 for both networks"))
     class_weight: float = field(default=1.0, metadata=_help(
         "weight of the auxiliary classification loss (AC-GAN) in both losses"))
-    loss: Literal["ns", "hinge", "wgan-gp"] = field(default="ns", metadata=_help(
+    loss: Literal[tuple(LOSSES)] = field(default="ns", metadata=_help(
         "adversarial loss (docs/losses.md): ns = non-saturating BCE, hinge, or wgan-gp = "
         "Wasserstein with gradient penalty; the AC-GAN class term is added to each"))
     critic_steps: int = field(default=1, metadata=_help(
