@@ -11,7 +11,6 @@ logged (same noise, same samples, same classifier); each row names its checkpoin
 
 No `from __future__ import annotations` (argparse-dataclass needs real types).
 """
-import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -23,9 +22,9 @@ from train.command import run_command
 from train.errors import TrainError
 from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
 from train.gan.config import TrainConfig
-from train.gan.monitor import domain_rows, DomainFID
+from train.gan.monitor import DomainFID
 from train.gan.trainer import pick_device
-from train.run.atomic import write_text_atomic
+from train.run.metrics_log import domain_rows, write_rows
 from train.run.rundir import RunDir
 
 DEFAULTS = TrainConfig()
@@ -86,7 +85,7 @@ def backfill(config: DomainFIDConfig) -> list[dict]:
                     "domain_fid_from": path.relative_to(run.root).as_posix()})
         print(f"epoch {epoch} (step {checkpoint['step']}): domain FID {new[-1]['domain_fid']:.3f}")
     merged = sorted(rows + new, key=lambda r: (r["step"], "domain_fid" in r))  # stable
-    write_text_atomic(run.metrics, "".join(json.dumps(r) + "\n" for r in merged))
+    write_rows(run.metrics, merged)
     return new
 
 

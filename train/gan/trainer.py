@@ -1,6 +1,5 @@
 """The training loop: one function per job, `train(config)` ties them together."""
 import contextlib
-import json
 import math
 import os
 import time
@@ -22,7 +21,7 @@ from train.gan.losses import gradient_penalty, LOSSES
 from train.gan.monitor import DomainFID, is_due
 from train.gan.networks import build_networks, Discriminator, Generator
 from train.gan.runtime import make_autocast, pick_device, stop_on_sigint
-from train.run import figures
+from train.run import figures, metrics_log
 from train.run.rundir import RunDir
 from train.run.tensorboard_log import open_log
 
@@ -169,14 +168,14 @@ def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
 
 def step_statistics(loss_d, real_logit, fake_logit, real_class_logits, loss_g, labels,
                     ranks: Ranks) -> dict:
-    """The metrics.jsonl numbers of one step (of the global batch: averaged over ranks);
-    d_real and d_fake are sigma(logit) for every loss."""
+    """The metrics.jsonl numbers of one step (of the global batch: averaged over ranks), in the
+    order of metrics_log.STATISTICS; d_real and d_fake are sigma(logit) for every loss."""
     stats = torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(real_logit.float()).mean(),
                          torch.sigmoid(fake_logit.float()).mean(),
                          torch.cat([real_logit > 0, fake_logit < 0]).float().mean(),
                          (real_class_logits.argmax(1) == labels).float().mean()])
     stats = distributed.mean_across_ranks(stats, ranks).tolist()
-    return dict(zip(("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "class_accuracy"), stats))
+    return dict(zip(metrics_log.STATISTICS, stats))
 
 
 @torch.no_grad()
@@ -230,7 +229,7 @@ def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[
     end = min(len(batches), total_steps(config, len(batches)) - (state.step - first))  # --max-steps
     bar = tqdm(batches[first:end], desc=f"epoch {epoch}/{config.epochs}", leave=False,
                disable=not (config.progress and main), dynamic_ncols=True)
-    with open(run.metrics, "a") if main else contextlib.nullcontext() as metrics_file:
+    with metrics_log.appending(run.metrics) if main else contextlib.nullcontext() as append:
         for index in bar:
             started = time.perf_counter()
             mine = state.ranks.local(index)  # this rank's slice of the global batch
@@ -238,11 +237,11 @@ def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[
             if not all(math.isfinite(stats[k]) for k in ("loss_d", "loss_g")):
                 raise DivergenceError(f"non-finite loss at step {state.step}: loss_d "
                                       f"{stats['loss_d']}, loss_g {stats['loss_g']}")
-            row = {"step": state.step, "epoch": epoch, **stats,
-                   "images_per_s": len(index) / (time.perf_counter() - started)}
+            row = metrics_log.step_row(state.step, epoch, stats,
+                                       len(index) / (time.perf_counter() - started))
             rows.append(row)
             if main and state.step % config.log_every == 0:
-                metrics_file.write(json.dumps(row) + "\n")
+                append(row)
             bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}", refresh=False)
             stop["stop"] = distributed.any_rank(stop["stop"], state.ranks)
             if config.max_minutes is not None:  # every rank must agree, or DDP would hang
@@ -283,8 +282,7 @@ def log_domain_fid(monitor: DomainFID, state: TrainState, run: RunDir, epoch: in
     """Append the fast domain FID of the generator now as its own metrics.jsonl row. Written
     before the epoch's checkpoint, so a resume from an earlier checkpoint drops it (step >)."""
     row = {"step": state.step, "epoch": epoch, **monitor.measure(state.sampler, device)}
-    with open(run.metrics, "a") as metrics_file:
-        metrics_file.write(json.dumps(row) + "\n")
+    metrics_log.append_row(run.metrics, row)
     tqdm.write(f"epoch {epoch}: domain FID {row['domain_fid']:.3f} ({row['domain_fid_samples']} "
                f"generated vs the test split, {row['domain_fid_seconds']:.1f} s)")
     return row
@@ -301,7 +299,7 @@ def start(config: TrainConfig, ranks: Ranks, device: torch.device, run: RunDir,
         if config.resume:
             run.truncate_metrics(state.step)
         else:
-            run.metrics.write_text("")
+            metrics_log.write_rows(run.metrics, [])
         config.save(run.config)
     state.ranks = ranks
     if ranks.world_size > 1:
