@@ -13,7 +13,8 @@ from tqdm import tqdm
 from train.data import ImageSet, load_dataset, to_model_range, to_uint8
 from train.errors import DivergenceError, TrainError
 from train.gan import distributed
-from train.gan.checkpoint import check_compatible, load_checkpoint, save_checkpoint
+from train.gan.checkpoint import (check_compatible, load_checkpoint, restore_training, save_checkpoint,
+                                  to_checkpoint)
 from train.gan.config import TrainConfig
 from train.gan.distributed import Ranks, SINGLE
 from train.gan.ema import make_ema, update_ema, warmed_up_decay
@@ -74,33 +75,15 @@ def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> Tr
                       ema=make_ema(generator) if config.ema > 0 else None)
 
 
-def to_checkpoint(state: TrainState, config: TrainConfig, class_names) -> dict:
-    ema = {} if state.ema is None else {"ema": state.ema.state_dict()}
-    return {**ema, "generator": state.generator.state_dict(), "discriminator": state.discriminator.state_dict(),
-            "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
-            "step": state.step, "config": config.to_json(), "class_names": list(class_names),
-            "noise_rng": state.noise_rng.get_state(), "fixed_noise": state.fixed_noise.cpu(),
-            "fixed_labels": state.fixed_labels.cpu()}
-
-
 def restore_state(config: TrainConfig, num_classes: int, device: torch.device, run: RunDir) -> TrainState:
     checkpoint = load_checkpoint(run.latest, map_location=device)
     check_compatible(checkpoint, config, run.latest, num_classes)
     state = new_state(config, num_classes, device)
-    state.generator.load_state_dict(checkpoint["generator"])
-    state.discriminator.load_state_dict(checkpoint["discriminator"])
-    state.opt_g.load_state_dict(checkpoint["opt_g"])
-    state.opt_d.load_state_dict(checkpoint["opt_d"])
+    restore_training(state, checkpoint)
     # load_state_dict restores the saved lr/betas; apply this run's (e.g. `--resume --lr-g X`).
     for optimizer, lr in ((state.opt_g, config.lr_g), (state.opt_d, config.lr_d)):
         for group in optimizer.param_groups:
             group.update(lr=lr, betas=(config.beta1, config.beta2))
-    state.noise_rng.set_state(checkpoint["noise_rng"].cpu())
-    state.fixed_noise = checkpoint["fixed_noise"].to(device)
-    state.fixed_labels = checkpoint["fixed_labels"].to(device)
-    state.step = checkpoint["step"]
-    if state.ema is not None:  # a run that gains --ema on resume starts averaging from here
-        state.ema.load_state_dict(checkpoint.get("ema", checkpoint["generator"]))
     return state
 
 
