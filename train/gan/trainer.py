@@ -4,7 +4,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, ContextManager, Optional
 
 import torch
 from torch import nn
@@ -21,7 +21,7 @@ from train.gan.ema import make_ema, update_ema, warmed_up_decay
 from train.gan.losses import gradient_penalty, LOSSES
 from train.gan.monitor import DomainFID, is_due
 from train.gan.networks import build_networks, Discriminator, Generator
-from train.gan.runtime import make_autocast, pick_device, stop_on_sigint
+from train.gan.runtime import deadline_after, make_autocast, pick_device, stop_on_sigint, StopFlags
 from train.run import figures, metrics_log
 from train.run.rundir import RunDir
 from train.run.tensorboard_log import open_log
@@ -205,18 +205,32 @@ def epoch_summary(epoch: int, epochs: int, rows: list[dict], seconds: float) -> 
             f"| {mean['images_per_s']:.0f} img/s | {seconds:.0f} s")
 
 
-def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[dict]:
-    """Train on `batches` (the rest of this epoch); returns the epoch's metric rows."""
+@dataclass
+class Loop:
+    """What every epoch of one `train` call shares: its settings, training images and run
+    directory, where the networks run (device, autocast) and when to stop."""
+    config: TrainConfig
+    data: ImageSet
+    run: RunDir
+    device: torch.device
+    autocast: Callable[[], ContextManager]
+    stop: StopFlags
+
+
+def run_epoch(state: TrainState, loop: Loop, epoch: int, batches: torch.Tensor) -> list[dict]:
+    """Train on `batches` (this epoch's, from the step reached); returns the epoch's metric rows."""
+    config, data = loop.config, loop.data
     rows, first = [], state.step % len(batches)
     main = state.ranks.is_main  # only rank 0 shows progress and writes metrics.jsonl
     end = min(len(batches), total_steps(config, len(batches)) - (state.step - first))  # --max-steps
     bar = tqdm(batches[first:end], desc=f"epoch {epoch}/{config.epochs}", leave=False,
                disable=not (config.progress and main), dynamic_ncols=True)
-    with metrics_log.appending(run.metrics) if main else contextlib.nullcontext() as append:
+    with metrics_log.appending(loop.run.metrics) if main else contextlib.nullcontext() as append:
         for index in bar:
             started = time.perf_counter()
             mine = state.ranks.local(index)  # this rank's slice of the global batch
-            stats = train_step(state, to_model_range(data.images[mine]), data.labels[mine], config, autocast)
+            stats = train_step(state, to_model_range(data.images[mine]), data.labels[mine], config,
+                               loop.autocast)
             if not all(math.isfinite(stats[k]) for k in ("loss_d", "loss_g")):
                 raise DivergenceError(f"non-finite loss at step {state.step}: loss_d "
                                       f"{stats['loss_d']}, loss_g {stats['loss_g']}")
@@ -226,10 +240,7 @@ def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[
             if main and state.step % config.log_every == 0:
                 append(row)
             bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}", refresh=False)
-            stop["stop"] = distributed.any_rank(stop["stop"], state.ranks)
-            if config.max_minutes is not None:  # every rank must agree, or DDP would hang
-                stop["out_of_time"] = distributed.any_rank(time.monotonic() > stop["deadline"], state.ranks)
-            if stop["stop"] or stop["out_of_time"]:
+            if loop.stop.agree(state.ranks):
                 break
     return rows
 
@@ -304,30 +315,29 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
     device, run, data = setup(config, ranks)
     state = start(config, ranks, device, run, len(data.class_names))
     steps_per_epoch = len(data) // config.batch_size
-    total, autocast = total_steps(config, steps_per_epoch), make_autocast(device)
+    total = total_steps(config, steps_per_epoch)
     monitor = DomainFID.for_config(config) if ranks.is_main else None
     board = open_log(config, ranks.is_main)  # --tensorboard: rank 0's TensorBoardLog, or None
-    with stop_on_sigint() as stop:
-        stop.update(out_of_time=False, deadline=time.monotonic() + 60 * (config.max_minutes or 0))
-        while state.step < total and not (stop["stop"] or stop["out_of_time"]):
+    with stop_on_sigint(deadline_after(config.max_minutes)) as stop:
+        loop = Loop(config, data, run, device, make_autocast(device), stop)
+        while state.step < total and not stop.any:
             epoch = state.step // steps_per_epoch + 1
             started = time.perf_counter()
-            batches = epoch_batches(data, config, epoch, device)
-            rows = run_epoch(state, data, batches, config, run, epoch, autocast, stop)
+            rows = run_epoch(state, loop, epoch, batches=epoch_batches(data, config, epoch, device))
             epoch_done = epoch if state.step % steps_per_epoch == 0 else 0
             if not ranks.is_main:
                 continue  # rank 0 alone measures, saves and draws
-            last = state.step >= total or stop["out_of_time"]
+            last = state.step >= total or stop.out_of_time
             due = monitor is not None and is_due(config, epoch_done, last)
             fid_rows = [log_domain_fid(monitor, state, run, epoch, device)] if due else []
             save(state, config, data, run, epoch_done)
-            write_figures(state, data, run, epoch, last or stop["stop"], config.unconditional)
+            write_figures(state, data, run, epoch, last or stop.interrupted, config.unconditional)
             if board is not None:
                 board.log_rows(rows + fid_rows)
                 board.log_grid(run.sample_grid(epoch), state.step)
             tqdm.write(epoch_summary(epoch, config.epochs, rows, time.perf_counter() - started))
     if board is not None:
         board.close()
-    if stop["stop"]:
+    if stop.interrupted:
         raise KeyboardInterrupt(f"stopped at step {state.step}; checkpoint saved to {run.latest}")
     return state
