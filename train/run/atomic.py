@@ -3,7 +3,8 @@
 Every file a run or a command writes in one go goes through `write_atomic`: config.json,
 metrics.jsonl rewrites, checkpoints, eval.json, reports, the classifier, cached FID statistics,
 export.json and the detector's fit. The temporary file is `.NAME.XXXX.tmp` beside the target,
-so a process killed mid-write leaves at most such a file (RunDir.prepare sweeps them).
+so a process killed mid-write leaves at most such a file (RunDir.prepare removes those of
+checkpoints/, where they are large).
 """
 import os
 import tempfile
