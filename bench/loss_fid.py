@@ -10,7 +10,6 @@ steps with `--max-steps`. The runs are then reproducible anywhere with the print
 Each run ends with a domain FID (2,000 generated vs the 10,000 test images, train/gan/monitor.py).
 """
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,9 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from train_speed import parse_variant, per_loss_rates  # noqa: E402
 
+from train.run.metrics_log import domain_rows  # noqa: E402
+from train.run.rundir import RunDir  # noqa: E402
+
 BATCH_SIZE = 128
 
 
@@ -31,8 +33,7 @@ def train_run(run_dir: Path, loss: str, critic_steps: int, steps: int) -> dict:
                "--loss", loss, "--critic-steps", str(critic_steps), "--max-steps", str(steps),
                "--epochs", "1000", "--no-progress"]
     subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line]
-    return [r for r in rows if "domain_fid" in r][-1]
+    return domain_rows(RunDir(run_dir).read_metrics())[-1]
 
 
 def main() -> None:

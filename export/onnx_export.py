@@ -15,6 +15,7 @@ from train.data import evaluation_images, to_model_range
 from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
     networks_from_checkpoint)
 from train.gan.networks import Generator, RealLogit
+from train.run.atomic import write_text_atomic
 from train.run.onnx_file import install, OPSET, stamp, write_checked
 
 from .config import ExportConfig
@@ -118,5 +119,5 @@ def export_run(config: ExportConfig) -> dict:
             written.append(tmp)
         for tmp in written:  # only once both passed
             install(tmp, config.out / tmp.name)
-    (config.out / "export.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_text_atomic(config.out / "export.json", json.dumps(report, indent=2) + "\n")
     return report

@@ -9,7 +9,6 @@ checkpoints/epoch_NNN.pt holds, so the rows written here are the ones training w
 logged (same noise, same samples, same classifier); each row names its checkpoint in
 "domain_fid_from". Epochs that already have a domain FID row are skipped. Run it when no training is writing to the run.
 """
-import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from train.command import run_command
 from train.errors import TrainError
 from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
 from train.gan.config import TrainConfig
-from train.gan.monitor import domain_rows, DomainFID
+from train.gan.monitor import DomainFID
 from train.gan.trainer import pick_device
-from train.run.atomic import write_text_atomic
+from train.run.metrics_log import domain_rows, write_rows
 from train.run.rundir import RunDir
 
 DEFAULTS = TrainConfig()
@@ -84,7 +83,7 @@ def backfill(config: DomainFIDConfig) -> list[dict]:
                     "domain_fid_from": path.relative_to(run.root).as_posix()})
         print(f"epoch {epoch} (step {checkpoint['step']}): domain FID {new[-1]['domain_fid']:.3f}")
     merged = sorted(rows + new, key=lambda r: (r["step"], "domain_fid" in r))  # stable
-    write_text_atomic(run.metrics, "".join(json.dumps(r) + "\n" for r in merged))
+    write_rows(run.metrics, merged)
     return new
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from train.command import run_command
-from train.data import (batched_outputs, evaluation_images, find_data_dir, has_classifier_metrics,
+from train.data import (batched_outputs, real_sample, evaluation_images, find_data_dir, has_classifier_metrics,
     load_fashion_mnist)
 from train.errors import EvaluationError
 from train.gan.checkpoint import is_unconditional, load_checkpoint, networks_from_checkpoint

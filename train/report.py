@@ -20,12 +20,11 @@ from typing import Optional
 
 
 from train.command import run_command
-from train.errors import ReportError
-from train.gan.monitor import domain_rows, step_rows
+from train.errors import ReportError, TrainError
 from train.run.atomic import write_text_atomic
+from train.run.metrics_log import domain_rows, read_rows, STATISTICS, step_rows
 from train.run.rundir import RunDir
 
-EPOCH_KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "class_accuracy")
 PUBLISHED_FID = Path(__file__).resolve().parent.parent / "docs" / "published_fid.json"
 
 
@@ -64,9 +63,9 @@ def _read_rows(path: Path) -> list:
     if not path.is_file():
         raise ReportError(f"missing input {path}")
     try:
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except ValueError as e:
-        raise ReportError(f"{path} has a line that is not JSON: {e}") from e
+        rows = read_rows(path)
+    except TrainError as e:
+        raise ReportError(str(e)) from e
     if not rows:
         raise ReportError(f"{path} is empty: train first")
     return rows
@@ -98,7 +97,7 @@ def epoch_means(rows: list) -> list[dict]:
     for row in rows:
         by_epoch.setdefault(row["epoch"], []).append(row)
     return [{"epoch": epoch, "last_step": max(r["step"] for r in group),
-             **{k: sum(r[k] for r in group) / len(group) for k in EPOCH_KEYS if k in group[0]}}
+             **{k: sum(r[k] for r in group) / len(group) for k in STATISTICS if k in group[0]}}
             for epoch, group in sorted(by_epoch.items())]
 
 
@@ -121,7 +120,7 @@ def training_section(config: dict, rows: list) -> list[str]:
            f"{len(rows)} logged steps, last step {max(r['step'] for r in rows)} "
            "(source: config.json, metrics.jsonl). Per-epoch means:", ""]
     epochs = epoch_means(rows)
-    keys = [k for k in EPOCH_KEYS if k in epochs[0]]
+    keys = [k for k in STATISTICS if k in epochs[0]]
     out += table(["epoch", "last step", *keys], [[e["epoch"], e["last_step"], *(e[k] for k in keys)]
                                                  for e in epochs])
     return out + ["", "`d_accuracy` is the discriminator's real-vs-generated accuracy on each "

@@ -124,3 +124,10 @@ def test_figures_dir_copies_the_figures_and_links_them_from_the_report(run, tmp_
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", out.read_text())
     assert "figures/loss_curves.png" in links and "figures/samples_epoch_001.png" in links
     assert all((out.parent / link).is_file() for link in links)
+
+
+def test_a_last_row_cut_short_by_a_kill_is_left_out_of_the_report(run):
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"step": 5, "epoch": 2, "loss_d": 0.')
+    text = write_report(ReportConfig(run_dir=run)).read_text()
+    assert "4 logged steps" in text

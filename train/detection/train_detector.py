@@ -2,13 +2,12 @@
 import json
 import time
 
-import torch
-
 from train.data import load_fashion_mnist
 from train.detection.config import DetectorConfig
 from train.detection.export import detector_checkpoint, export_detector
 from train.detection.fit import fit_detector
 from train.detection.zoo import zoo_generators
+from train.run.atomic import save_torch_atomic, write_text_atomic
 
 
 def train_and_export(config: DetectorConfig) -> dict:
@@ -16,9 +15,9 @@ def train_and_export(config: DetectorConfig) -> dict:
     generators = zoo_generators(config.zoo)
     net, fitted = fit_detector(config, generators)
     config.out.mkdir(parents=True, exist_ok=True)
-    torch.save(detector_checkpoint(net, config, fitted), config.out / "detector.pt")
+    save_torch_atomic(detector_checkpoint(net, config, fitted), config.out / "detector.pt")
     parity_images = load_fashion_mnist("test", config.data_dir).images.numpy()[:256]
     fitted["onnx_max_abs_difference"] = export_detector(net, fitted, config.export, parity_images)
     fitted["seconds"] = time.perf_counter() - started
-    (config.out / "fit.json").write_text(json.dumps(fitted, indent=2) + "\n")
+    write_text_atomic(config.out / "fit.json", json.dumps(fitted, indent=2) + "\n")
     return fitted

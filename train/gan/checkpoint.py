@@ -3,18 +3,57 @@
 Written atomically (temp file, fsync, rename) so a killed process never leaves a torn file,
 and read by exactly one function, `load_checkpoint`.
 """
-import os
-import tempfile
+import os  # noqa: F401  (tests patch os.replace and torch.save through these names)
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Protocol
 
 import torch
 
 from train.errors import CheckpointError
 from train.gan.config import ARCHITECTURE_FIELDS, TrainConfig
 from train.gan.networks import build_networks, Discriminator, Generator
+from train.run.atomic import save_torch_atomic
 
 CHECKPOINT_VERSION = 1
+
+
+class TrainingParts(Protocol):
+    """What a checkpoint holds of a training run (the trainer's TrainState)."""
+    generator: Generator
+    discriminator: Discriminator
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    noise_rng: torch.Generator
+    fixed_noise: torch.Tensor
+    fixed_labels: torch.Tensor
+    step: int
+    ema: Optional[Generator]
+
+
+def to_checkpoint(state: TrainingParts, config: TrainConfig, class_names) -> dict:
+    """The checkpoint dict of a training state: every key save_checkpoint writes but "version"."""
+    ema = {} if state.ema is None else {"ema": state.ema.state_dict()}
+    return {**ema, "generator": state.generator.state_dict(), "discriminator": state.discriminator.state_dict(),
+            "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
+            "step": state.step, "config": config.to_json(), "class_names": list(class_names),
+            "noise_rng": state.noise_rng.get_state(), "fixed_noise": state.fixed_noise.cpu(),
+            "fixed_labels": state.fixed_labels.cpu()}
+
+
+def restore_training(state: TrainingParts, checkpoint: dict) -> None:
+    """Load a checkpoint into a newly built state of the same architecture (check_compatible):
+    weights, optimizer states (with their saved lr/betas), noise RNG, fixed noise and step."""
+    device = state.fixed_noise.device
+    state.generator.load_state_dict(checkpoint["generator"])
+    state.discriminator.load_state_dict(checkpoint["discriminator"])
+    state.opt_g.load_state_dict(checkpoint["opt_g"])
+    state.opt_d.load_state_dict(checkpoint["opt_d"])
+    state.noise_rng.set_state(checkpoint["noise_rng"].cpu())
+    state.fixed_noise = checkpoint["fixed_noise"].to(device)
+    state.fixed_labels = checkpoint["fixed_labels"].to(device)
+    state.step = checkpoint["step"]
+    if state.ema is not None:  # a run that gains --ema on resume starts averaging from here
+        state.ema.load_state_dict(checkpoint.get("ema", checkpoint["generator"]))
 
 
 def save_checkpoint(checkpoint: dict, path: Path) -> None:
@@ -25,25 +64,9 @@ def save_checkpoint(checkpoint: dict, path: Path) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
+        save_torch_atomic({**checkpoint, "version": CHECKPOINT_VERSION}, path)
+    except (OSError, RuntimeError) as e:
         raise CheckpointError(f"cannot write checkpoint {path}: {e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({**checkpoint, "version": CHECKPOINT_VERSION}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, (OSError, RuntimeError)):
-            raise CheckpointError(f"cannot write checkpoint {path}: {e}") from e
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:

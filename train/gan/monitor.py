@@ -83,12 +83,3 @@ def is_due(config: TrainConfig, epoch_done: int, last: bool = False) -> bool:
         return False
     return last or (epoch_done > 0 and epoch_done % config.domain_fid_every == 0)
 
-
-def domain_rows(rows: list) -> list:
-    """The metrics.jsonl rows that carry a domain FID, in step order."""
-    return sorted((r for r in rows if "domain_fid" in r), key=lambda r: r["step"])
-
-
-def step_rows(rows: list) -> list:
-    """The per-step training rows (those with losses), without the domain FID rows."""
-    return [r for r in rows if "loss_d" in r]

@@ -1,10 +1,15 @@
 """Where and how a training process runs: the device, autocast, and Ctrl-C between steps."""
 import contextlib
 import signal
+import time
+from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
 from train.errors import TrainError
+from train.gan import distributed
+from train.gan.distributed import Ranks
 
 
 def pick_device(name: str) -> torch.device:
@@ -21,19 +26,45 @@ def make_autocast(device: torch.device):
     return contextlib.nullcontext
 
 
+@dataclass
+class StopFlags:
+    """Why training stops after the current step. Checked between steps, so a checkpoint is
+    never taken mid-update."""
+    interrupted: bool = False         # Ctrl-C (SIGINT): save, then raise KeyboardInterrupt
+    out_of_time: bool = False         # --max-minutes spent: end the run as if it were done
+    deadline: Optional[float] = None  # time.monotonic() when --max-minutes runs out; None: no budget
+
+    @property
+    def any(self) -> bool:
+        return self.interrupted or self.out_of_time
+
+    def agree(self, ranks: Ranks) -> bool:
+        """Update the flags from every rank (one rank stopping alone would hang DDP's next
+        all-reduce); returns whether to stop now."""
+        self.interrupted = distributed.any_rank(self.interrupted, ranks)
+        if self.deadline is not None:
+            self.out_of_time = distributed.any_rank(time.monotonic() > self.deadline, ranks)
+        return self.any
+
+
+def deadline_after(minutes: Optional[float]) -> Optional[float]:
+    """The time.monotonic() at which a budget of `minutes` from now runs out (None: none)."""
+    return None if minutes is None else time.monotonic() + 60 * minutes
+
+
 @contextlib.contextmanager
-def stop_on_sigint():
-    """Turn Ctrl-C into a flag checked between steps, so the checkpoint is never mid-update."""
-    flag = {"stop": False}
+def stop_on_sigint(deadline: Optional[float] = None):
+    """Turn Ctrl-C into StopFlags.interrupted, checked between steps; yields the StopFlags."""
+    flags = StopFlags(deadline=deadline)
     if not hasattr(signal, "SIGINT") or signal.getsignal(signal.SIGINT) is None:
-        yield flag
+        yield flags
         return
     try:
-        previous = signal.signal(signal.SIGINT, lambda *_: flag.update(stop=True))
+        previous = signal.signal(signal.SIGINT, lambda *_: setattr(flags, "interrupted", True))
     except ValueError:  # not the main thread: leave Ctrl-C alone
-        yield flag
+        yield flags
         return
     try:
-        yield flag
+        yield flags
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -1,11 +1,10 @@
 """The training loop: one function per job, `train(config)` ties them together."""
 import contextlib
-import json
 import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, ContextManager, Optional
 
 import torch
 from torch import nn
@@ -14,15 +13,16 @@ from tqdm import tqdm
 from train.data import ImageSet, load_dataset, to_model_range, to_uint8
 from train.errors import DivergenceError, TrainError
 from train.gan import distributed
-from train.gan.checkpoint import check_compatible, load_checkpoint, save_checkpoint
+from train.gan.checkpoint import (check_compatible, load_checkpoint, restore_training, save_checkpoint,
+                                  to_checkpoint)
 from train.gan.config import TrainConfig
 from train.gan.distributed import Ranks, SINGLE
 from train.gan.ema import make_ema, update_ema, warmed_up_decay
 from train.gan.losses import gradient_penalty, LOSSES
 from train.gan.monitor import DomainFID, is_due
 from train.gan.networks import build_networks, Discriminator, Generator
-from train.gan.runtime import make_autocast, pick_device, stop_on_sigint
-from train.run import figures
+from train.gan.runtime import deadline_after, make_autocast, pick_device, stop_on_sigint, StopFlags
+from train.run import figures, metrics_log
 from train.run.rundir import RunDir
 from train.run.tensorboard_log import open_log
 
@@ -75,33 +75,15 @@ def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> Tr
                       ema=make_ema(generator) if config.ema > 0 else None)
 
 
-def to_checkpoint(state: TrainState, config: TrainConfig, class_names) -> dict:
-    ema = {} if state.ema is None else {"ema": state.ema.state_dict()}
-    return {**ema, "generator": state.generator.state_dict(), "discriminator": state.discriminator.state_dict(),
-            "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(),
-            "step": state.step, "config": config.to_json(), "class_names": list(class_names),
-            "noise_rng": state.noise_rng.get_state(), "fixed_noise": state.fixed_noise.cpu(),
-            "fixed_labels": state.fixed_labels.cpu()}
-
-
 def restore_state(config: TrainConfig, num_classes: int, device: torch.device, run: RunDir) -> TrainState:
     checkpoint = load_checkpoint(run.latest, map_location=device)
     check_compatible(checkpoint, config, run.latest, num_classes)
     state = new_state(config, num_classes, device)
-    state.generator.load_state_dict(checkpoint["generator"])
-    state.discriminator.load_state_dict(checkpoint["discriminator"])
-    state.opt_g.load_state_dict(checkpoint["opt_g"])
-    state.opt_d.load_state_dict(checkpoint["opt_d"])
+    restore_training(state, checkpoint)
     # load_state_dict restores the saved lr/betas; apply this run's (e.g. `--resume --lr-g X`).
     for optimizer, lr in ((state.opt_g, config.lr_g), (state.opt_d, config.lr_d)):
         for group in optimizer.param_groups:
             group.update(lr=lr, betas=(config.beta1, config.beta2))
-    state.noise_rng.set_state(checkpoint["noise_rng"].cpu())
-    state.fixed_noise = checkpoint["fixed_noise"].to(device)
-    state.fixed_labels = checkpoint["fixed_labels"].to(device)
-    state.step = checkpoint["step"]
-    if state.ema is not None:  # a run that gains --ema on resume starts averaging from here
-        state.ema.load_state_dict(checkpoint.get("ema", checkpoint["generator"]))
     return state
 
 
@@ -169,14 +151,14 @@ def train_step(state: TrainState, real: torch.Tensor, labels: torch.Tensor,
 
 def step_statistics(loss_d, real_logit, fake_logit, real_class_logits, loss_g, labels,
                     ranks: Ranks) -> dict:
-    """The metrics.jsonl numbers of one step (of the global batch: averaged over ranks);
-    d_real and d_fake are sigma(logit) for every loss."""
+    """The metrics.jsonl numbers of one step (of the global batch: averaged over ranks), in the
+    order of metrics_log.STATISTICS; d_real and d_fake are sigma(logit) for every loss."""
     stats = torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(real_logit.float()).mean(),
                          torch.sigmoid(fake_logit.float()).mean(),
                          torch.cat([real_logit > 0, fake_logit < 0]).float().mean(),
                          (real_class_logits.argmax(1) == labels).float().mean()])
     stats = distributed.mean_across_ranks(stats, ranks).tolist()
-    return dict(zip(("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "class_accuracy"), stats))
+    return dict(zip(metrics_log.STATISTICS, stats))
 
 
 @torch.no_grad()
@@ -223,31 +205,42 @@ def epoch_summary(epoch: int, epochs: int, rows: list[dict], seconds: float) -> 
             f"| {mean['images_per_s']:.0f} img/s | {seconds:.0f} s")
 
 
-def run_epoch(state, data, batches, config, run, epoch, autocast, stop) -> list[dict]:
-    """Train on `batches` (the rest of this epoch); returns the epoch's metric rows."""
+@dataclass
+class Loop:
+    """What every epoch of one `train` call shares: its settings, training images and run
+    directory, where the networks run (device, autocast) and when to stop."""
+    config: TrainConfig
+    data: ImageSet
+    run: RunDir
+    device: torch.device
+    autocast: Callable[[], ContextManager]
+    stop: StopFlags
+
+
+def run_epoch(state: TrainState, loop: Loop, epoch: int, batches: torch.Tensor) -> list[dict]:
+    """Train on `batches` (this epoch's, from the step reached); returns the epoch's metric rows."""
+    config, data = loop.config, loop.data
     rows, first = [], state.step % len(batches)
     main = state.ranks.is_main  # only rank 0 shows progress and writes metrics.jsonl
     end = min(len(batches), total_steps(config, len(batches)) - (state.step - first))  # --max-steps
     bar = tqdm(batches[first:end], desc=f"epoch {epoch}/{config.epochs}", leave=False,
                disable=not (config.progress and main), dynamic_ncols=True)
-    with open(run.metrics, "a") if main else contextlib.nullcontext() as metrics_file:
+    with metrics_log.appending(loop.run.metrics) if main else contextlib.nullcontext() as append:
         for index in bar:
             started = time.perf_counter()
             mine = state.ranks.local(index)  # this rank's slice of the global batch
-            stats = train_step(state, to_model_range(data.images[mine]), data.labels[mine], config, autocast)
+            stats = train_step(state, to_model_range(data.images[mine]), data.labels[mine], config,
+                               loop.autocast)
             if not all(math.isfinite(stats[k]) for k in ("loss_d", "loss_g")):
                 raise DivergenceError(f"non-finite loss at step {state.step}: loss_d "
                                       f"{stats['loss_d']}, loss_g {stats['loss_g']}")
-            row = {"step": state.step, "epoch": epoch, **stats,
-                   "images_per_s": len(index) / (time.perf_counter() - started)}
+            row = metrics_log.step_row(state.step, epoch, stats,
+                                       len(index) / (time.perf_counter() - started))
             rows.append(row)
             if main and state.step % config.log_every == 0:
-                metrics_file.write(json.dumps(row) + "\n")
+                append(row)
             bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}", refresh=False)
-            stop["stop"] = distributed.any_rank(stop["stop"], state.ranks)
-            if config.max_minutes is not None:  # every rank must agree, or DDP would hang
-                stop["out_of_time"] = distributed.any_rank(time.monotonic() > stop["deadline"], state.ranks)
-            if stop["stop"] or stop["out_of_time"]:
+            if loop.stop.agree(state.ranks):
                 break
     return rows
 
@@ -283,8 +276,7 @@ def log_domain_fid(monitor: DomainFID, state: TrainState, run: RunDir, epoch: in
     """Append the fast domain FID of the generator now as its own metrics.jsonl row. Written
     before the epoch's checkpoint, so a resume from an earlier checkpoint drops it (step >)."""
     row = {"step": state.step, "epoch": epoch, **monitor.measure(state.sampler, device)}
-    with open(run.metrics, "a") as metrics_file:
-        metrics_file.write(json.dumps(row) + "\n")
+    metrics_log.append_row(run.metrics, row)
     tqdm.write(f"epoch {epoch}: domain FID {row['domain_fid']:.3f} ({row['domain_fid_samples']} "
                f"generated vs the test split, {row['domain_fid_seconds']:.1f} s)")
     return row
@@ -301,7 +293,7 @@ def start(config: TrainConfig, ranks: Ranks, device: torch.device, run: RunDir,
         if config.resume:
             run.truncate_metrics(state.step)
         else:
-            run.metrics.write_text("")
+            metrics_log.write_rows(run.metrics, [])
         config.save(run.config)
     state.ranks = ranks
     if ranks.world_size > 1:
@@ -323,30 +315,29 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
     device, run, data = setup(config, ranks)
     state = start(config, ranks, device, run, len(data.class_names))
     steps_per_epoch = len(data) // config.batch_size
-    total, autocast = total_steps(config, steps_per_epoch), make_autocast(device)
+    total = total_steps(config, steps_per_epoch)
     monitor = DomainFID.for_config(config) if ranks.is_main else None
     board = open_log(config, ranks.is_main)  # --tensorboard: rank 0's TensorBoardLog, or None
-    with stop_on_sigint() as stop:
-        stop.update(out_of_time=False, deadline=time.monotonic() + 60 * (config.max_minutes or 0))
-        while state.step < total and not (stop["stop"] or stop["out_of_time"]):
+    with stop_on_sigint(deadline_after(config.max_minutes)) as stop:
+        loop = Loop(config, data, run, device, make_autocast(device), stop)
+        while state.step < total and not stop.any:
             epoch = state.step // steps_per_epoch + 1
             started = time.perf_counter()
-            batches = epoch_batches(data, config, epoch, device)
-            rows = run_epoch(state, data, batches, config, run, epoch, autocast, stop)
+            rows = run_epoch(state, loop, epoch, batches=epoch_batches(data, config, epoch, device))
             epoch_done = epoch if state.step % steps_per_epoch == 0 else 0
             if not ranks.is_main:
                 continue  # rank 0 alone measures, saves and draws
-            last = state.step >= total or stop["out_of_time"]
+            last = state.step >= total or stop.out_of_time
             due = monitor is not None and is_due(config, epoch_done, last)
             fid_rows = [log_domain_fid(monitor, state, run, epoch, device)] if due else []
             save(state, config, data, run, epoch_done)
-            write_figures(state, data, run, epoch, last or stop["stop"], config.unconditional)
+            write_figures(state, data, run, epoch, last or stop.interrupted, config.unconditional)
             if board is not None:
                 board.log_rows(rows + fid_rows)
                 board.log_grid(run.sample_grid(epoch), state.step)
             tqdm.write(epoch_summary(epoch, config.epochs, rows, time.perf_counter() - started))
     if board is not None:
         board.close()
-    if stop["stop"]:
+    if stop.interrupted:
         raise KeyboardInterrupt(f"stopped at step {state.step}; checkpoint saved to {run.latest}")
     return state

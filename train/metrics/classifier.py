@@ -15,6 +15,7 @@ from tqdm import tqdm
 from detector.model import MODELS_DIR
 from train.data import batched_outputs, ImageSet, to_model_range
 from train.errors import EvaluationError
+from train.run.atomic import save_torch_atomic
 
 # The shipped classifier, next to the package (not in the working directory): the default of
 # every command that reads or retrains it.
@@ -73,10 +74,8 @@ def predict(model: Classifier, images: np.ndarray, batch_size: int = 1000) -> np
 def save_classifier(model: Classifier, path: Path, class_names: Sequence[str], info: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"format": FORMAT, "state_dict": model.state_dict(),
-                "class_names": list(class_names), "info": info}, tmp)
-    tmp.replace(path)
+    save_torch_atomic({"format": FORMAT, "state_dict": model.state_dict(),
+                       "class_names": list(class_names), "info": info}, path)
 
 
 def load_classifier(path: Path) -> tuple[Classifier, dict]:

@@ -6,13 +6,13 @@ than silently reused.
 """
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from train.metrics.fid import statistics
+from train.run.atomic import write_atomic
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "fmnist-gan"
 
@@ -39,10 +39,7 @@ def _read(path: Path, key: str):
 
 def _write(path: Path, key: str, mu: np.ndarray, sigma: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    np.savez(tmp, key=np.array(key), mu=mu, sigma=sigma)
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: np.savez(f, key=np.array(key), mu=mu, sigma=sigma))
 
 
 def cached_statistics(path: Path, sources: Sequence[Path],

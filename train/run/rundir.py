@@ -1,11 +1,10 @@
 """The files of one run directory: config.json, metrics.jsonl, checkpoints/, samples/, figures."""
-import json
 import os
 import shutil
 from pathlib import Path
 
 from train.errors import TrainError
-from train.run.atomic import write_text_atomic
+from train.run import metrics_log
 
 # A run writes ~10 MB of checkpoints per epoch; refuse to start with less than this free.
 MIN_FREE_BYTES = 200 * 2**20
@@ -51,24 +50,9 @@ class RunDir:
                              f"need at least {MIN_FREE_BYTES / 2**20:.0f} MiB")
 
     def read_metrics(self) -> list[dict]:
-        """The rows of metrics.jsonl. A last line cut short (the process was killed while it
-        was being written) is dropped; damage anywhere else is a TrainError."""
-        if not self.metrics.is_file():
-            return []
-        lines = self.metrics.read_text().split("\n")
-        rows = []
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except ValueError as e:
-                if number == len(lines):  # no newline after it: a torn write
-                    break
-                raise TrainError(f"{self.metrics}, line {number}: not a JSON row ({e})") from e
-        return rows
+        """The rows of metrics.jsonl (metrics_log.read_rows: a torn last line is dropped)."""
+        return metrics_log.read_rows(self.metrics)
 
     def truncate_metrics(self, last_step: int) -> None:
         """Drop rows written after the checkpoint we resume from, so the curve continues."""
-        kept = [row for row in self.read_metrics() if row["step"] <= last_step]
-        write_text_atomic(self.metrics, "".join(json.dumps(row) + "\n" for row in kept))
+        metrics_log.truncate_after(self.metrics, last_step)

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from train.errors import TrainError
+from train.run.metrics_log import STATISTICS
 
-SCALARS = ("loss_d", "loss_g", "d_real", "d_fake", "d_accuracy")
+SCALARS = tuple(name for name in STATISTICS if name != "class_accuracy")  # the documented tags
 
 
 class TensorBoardLog:

@@ -9,9 +9,10 @@ from torch import nn
 from train import domain_fid
 from train.data import CLASS_NAMES, load_fashion_mnist, to_model_range, write_idx
 from train.gan.checkpoint import load_checkpoint
-from train.gan.monitor import domain_rows, DomainFID, is_due, step_rows
+from train.gan.monitor import DomainFID, is_due
 from train.gan.trainer import train
 from train.metrics.classifier import save_classifier, train_classifier
+from train.run.metrics_log import domain_rows, step_rows
 from train.run.rundir import RunDir
 
 N_TEST = 200

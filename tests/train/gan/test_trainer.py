@@ -9,12 +9,11 @@ from torch import nn
 from train.data import CLASS_NAMES, ImageSet
 from train.errors import CheckpointError, DivergenceError, TrainError
 from train.gan import trainer
-from train.gan.checkpoint import load_checkpoint, save_checkpoint
+from train.gan.checkpoint import load_checkpoint, save_checkpoint, to_checkpoint
 from train.gan.losses import discriminator_loss
 from train.gan.networks import build_networks
 from train.run.rundir import RunDir
-from train.gan.trainer import (epoch_batches, new_state, pick_device, to_checkpoint, total_steps, train,
-                           train_step)
+from train.gan.trainer import epoch_batches, new_state, pick_device, total_steps, train, train_step
 
 METRIC_KEYS = {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "d_accuracy",
                "class_accuracy", "images_per_s"}

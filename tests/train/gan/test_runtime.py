@@ -1,0 +1,29 @@
+"""StopFlags: Ctrl-C and the --max-minutes budget, checked between steps."""
+import signal
+
+from train.gan import runtime
+from train.gan.distributed import SINGLE
+from train.gan.runtime import deadline_after, StopFlags, stop_on_sigint
+
+
+def test_ctrl_c_sets_interrupted_and_the_handler_is_restored():
+    handler = signal.getsignal(signal.SIGINT)
+    with stop_on_sigint() as stop:
+        assert stop == StopFlags()
+        signal.raise_signal(signal.SIGINT)
+        assert stop.interrupted and stop.agree(SINGLE)
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_the_deadline_ends_the_run_once_passed(monkeypatch):
+    clock = {"now": 100.0}
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: clock["now"])
+    stop = StopFlags(deadline=deadline_after(2.0))
+    assert stop.deadline == 220.0 and not stop.agree(SINGLE)
+    clock["now"] = 220.5
+    assert stop.agree(SINGLE) and stop.out_of_time and not stop.interrupted
+
+
+def test_no_budget_never_runs_out():
+    assert deadline_after(None) is None
+    assert not StopFlags().agree(SINGLE)
