@@ -14,8 +14,6 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md", REPO / "models" / "README.md"]
 LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]+)\)")
 SYMBOL = re.compile(r"`?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)`?")
-# Written with the integration of issue 14; its link is checked once the file exists.
-NOT_YET_WRITTEN = {REPO / "ARCHITECTURE.md"}
 
 
 def relative_links():
@@ -41,8 +39,6 @@ MD_LINKS = [link for link in LINKS if link[2].suffix == ".md"]
 
 @pytest.mark.parametrize("doc, text, path, anchor", LINKS, ids=ids(LINKS))
 def test_relative_links_resolve_to_a_file(doc, text, path, anchor):
-    if path in NOT_YET_WRITTEN and not path.exists():
-        pytest.skip(f"{path.name} is not written yet")
     assert path.is_file(), f"{doc} links to missing {path}"
 
 

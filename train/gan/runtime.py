@@ -1,4 +1,5 @@
-"""Where and how a training process runs: the device, autocast, and Ctrl-C between steps."""
+"""Where and how a training process runs: the device, autocast, and when to stop (Ctrl-C
+between steps, the --max-minutes deadline)."""
 import contextlib
 import signal
 import time

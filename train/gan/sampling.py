@@ -72,8 +72,8 @@ def sample_images(generator: Generator, labels: np.ndarray, seed: int, device: t
 
 
 def is_conditional(session: ort.InferenceSession) -> bool:
-    """Whether an exported generator takes a labels input; models exported before the
-    "conditional" key were all conditional."""
+    """Whether an exported generator takes a labels input; a model without the "conditional"
+    key is conditional (the key's default)."""
     return session.get_modelmeta().custom_metadata_map.get("conditional", "true") == "true"
 
 
