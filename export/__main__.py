@@ -13,13 +13,18 @@ def main(argv=None) -> int:
         ExportConfig, argv, module="export", action=export_run,
         description="Export a trained run to ONNX (discriminator + generator), checked "
                     "against PyTorch.",
-        describe=parity_lines)
+        describe=written)
 
 
-def parity_lines(config: ExportConfig, report: dict) -> str:
-    return "\n".join(f"{config.out / m['file']}: max |onnx - torch| = {m['max_abs_difference']:.2e} "
-                     f"over {m['parity_inputs']} inputs (tolerance {config.tolerance:.0e})"
-                     for m in report["models"].values())
+def written(config: ExportConfig, report: dict) -> str:
+    """What was written, its parity, and the command that runs the new discriminator."""
+    out = config.out_dir()
+    lines = [f"{out / m['file']}: max |onnx - torch| = {m['max_abs_difference']:.2e} over "
+             f"{m['parity_inputs']} inputs (tolerance {config.tolerance:.0e})"
+             for m in report["models"].values()]
+    return "\n".join([f"exported {report['checkpoint']} (step {report['step']})", *lines,
+                      f"run it: python -m detector --model {out / 'discriminator.onnx'} IMAGE "
+                      "(without --model, python -m detector runs the shipped models/detector.onnx)"])
 
 
 if __name__ == "__main__":

@@ -3,15 +3,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from train.run.rundir import DEFAULT_RUN_DIR
+
 
 @dataclass
 class ExportConfig:
     run_dir: Optional[Path] = field(default=None, metadata={
-        "help": "run directory to export (uses RUN_DIR/checkpoints/latest.pt)"})
+        "help": f"run directory to export (uses RUN_DIR/checkpoints/latest.pt; default: "
+                f"{DEFAULT_RUN_DIR}, where python -m train puts a run)"})
     checkpoint: Optional[Path] = field(default=None, metadata={
         "help": "a checkpoint file to export instead of a run's latest"})
-    out: Path = field(default=Path("models"), metadata={
-        "help": "folder for discriminator.onnx, generator.onnx and export.json"})
+    out: Optional[Path] = field(default=None, metadata={
+        "help": "folder for discriminator.onnx, generator.onnx and export.json (default: "
+                "RUN_DIR/models, where python -m train.evaluate looks; --out models replaces "
+                "the shipped models)"})
     data_dir: Optional[Path] = field(default=None, metadata={
         "help": "FashionMNIST folder for the parity check's real images (as in python -m train)"})
     parity_images: int = field(default=256, metadata={
@@ -21,7 +26,13 @@ class ExportConfig:
     seed: int = field(default=0, metadata={"help": "seed of the generated parity images"})
 
     def checkpoint_path(self) -> Path:
-        if (self.run_dir is None) == (self.checkpoint is None):
+        """--checkpoint, else RUN_DIR's latest checkpoint (the default run when neither is given)."""
+        if self.run_dir is not None and self.checkpoint is not None:
             from .errors import ExportError
-            raise ExportError("give exactly one of --run-dir and --checkpoint")
-        return self.checkpoint or self.run_dir / "checkpoints" / "latest.pt"
+            raise ExportError("give one of --run-dir and --checkpoint, not both")
+        return self.checkpoint or (self.run_dir or DEFAULT_RUN_DIR) / "checkpoints" / "latest.pt"
+
+    def out_dir(self) -> Path:
+        """--out, else the models/ folder of the run the checkpoint belongs to
+        (RUN_DIR/checkpoints/FILE.pt -> RUN_DIR/models)."""
+        return self.out if self.out is not None else self.checkpoint_path().parent.parent / "models"

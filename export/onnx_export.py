@@ -93,11 +93,11 @@ def parity_inputs(generator: Generator, config: ExportConfig, train_config) -> t
 
 def export_run(config: ExportConfig) -> dict:
     """Export, check and install both models; returns the report written to export.json."""
-    source = config.checkpoint_path()
+    source, out = config.checkpoint_path(), config.out_dir()
     checkpoint = load_checkpoint(source)
     generator, discriminator, train_config = networks_from_checkpoint(checkpoint)
     base = base_metadata(checkpoint, source)
-    config.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     d_inputs, g_inputs = parity_inputs(generator, config, train_config)
     g_module, g_inputs = generator_graph(generator, g_inputs, is_unconditional(checkpoint))
     jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
@@ -106,18 +106,18 @@ def export_run(config: ExportConfig) -> dict:
     report = {"checkpoint": str(source), "step": checkpoint["step"], "opset": OPSET,
               "generator_weights": generator_weights(checkpoint),
               "tolerance": config.tolerance, "models": {}}
-    with tempfile.TemporaryDirectory(dir=config.out) as tmp_dir:
+    with tempfile.TemporaryDirectory(dir=out) as tmp_dir:
         written = []
         for name, module, inputs, output, metadata in jobs:
             tmp = Path(tmp_dir) / f"{name}.onnx"
             difference = write_checked(module, inputs, output, tmp, metadata)
             if not difference <= config.tolerance:
                 raise ExportError(f"{name}: ONNX and PyTorch differ by {difference:.2e} > "
-                                  f"{config.tolerance:.0e}; nothing was written to {config.out}")
+                                  f"{config.tolerance:.0e}; nothing was written to {out}")
             report["models"][name] = {"file": f"{name}.onnx", "max_abs_difference": difference,
                                       "parity_inputs": len(next(iter(inputs.values())))}
             written.append(tmp)
         for tmp in written:  # only once both passed
-            install(tmp, config.out / tmp.name)
-    write_text_atomic(config.out / "export.json", json.dumps(report, indent=2) + "\n")
+            install(tmp, out / tmp.name)
+    write_text_atomic(out / "export.json", json.dumps(report, indent=2) + "\n")
     return report

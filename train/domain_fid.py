@@ -23,14 +23,14 @@ from train.gan.config import TrainConfig
 from train.gan.monitor import DomainFID
 from train.gan.trainer import pick_device
 from train.run.metrics_log import domain_rows, write_rows
-from train.run.rundir import RunDir
+from train.run.rundir import DEFAULT_RUN_DIR, RunDir
 
 DEFAULTS = TrainConfig()
 
 
 @dataclass
 class DomainFIDConfig:
-    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata={
+    run_dir: Path = field(default=DEFAULT_RUN_DIR, metadata={
         "help": "run directory with checkpoints/epoch_NNN.pt and metrics.jsonl"})
     every: int = field(default=DEFAULTS.domain_fid_every, metadata={
         "help": "measure the checkpoints of every N-th epoch"})

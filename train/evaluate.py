@@ -36,7 +36,7 @@ from train.metrics.discriminator_accuracy import discriminator_accuracy
 from train.metrics.fid import frechet_distance, statistics
 from train.metrics.reference_stats import cache_path, cached_statistics, DEFAULT_CACHE_DIR
 from train.run.atomic import write_text_atomic
-from train.run.rundir import RunDir
+from train.run.rundir import DEFAULT_RUN_DIR, RunDir
 
 UNCONDITIONAL_NOTE = ("the run trained with --unconditional: generated images have no class, so "
                       "per-class rows count real images only (n_generated 0)")
@@ -44,7 +44,7 @@ UNCONDITIONAL_NOTE = ("the run trained with --unconditional: generated images ha
 
 @dataclass
 class EvaluateConfig:
-    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata={
+    run_dir: Path = field(default=DEFAULT_RUN_DIR, metadata={
         "help": "run directory (checkpoints/latest.pt); eval.json is written there"})
     model: Optional[Path] = field(default=None, metadata={
         "help": "exported discriminator .onnx to check against PyTorch (default: "

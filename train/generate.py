@@ -21,11 +21,12 @@ from train.errors import TrainError
 from train.gan.checkpoint import is_unconditional, model_class_names
 from train.gan.sampling import balanced_labels, class_index, load_generator, sample_images
 from train.gan.trainer import pick_device
+from train.run.rundir import DEFAULT_RUN_DIR
 
 
 @dataclass
 class GenerateConfig:
-    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata={
+    run_dir: Path = field(default=DEFAULT_RUN_DIR, metadata={
         "help": "run directory whose checkpoints/latest.pt is used"})
     out: Path = field(default=Path("generated"), metadata={
         "help": "folder for the PNGs and images.npz (created if missing)"})

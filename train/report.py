@@ -23,14 +23,14 @@ from train.command import run_command
 from train.errors import ReportError, TrainError
 from train.run.atomic import write_text_atomic
 from train.run.metrics_log import domain_rows, read_rows, STATISTICS, step_rows
-from train.run.rundir import RunDir
+from train.run.rundir import DEFAULT_RUN_DIR, RunDir
 
 PUBLISHED_FID = Path(__file__).resolve().parent.parent / "docs" / "published_fid.json"
 
 
 @dataclass
 class ReportConfig:
-    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata={
+    run_dir: Path = field(default=DEFAULT_RUN_DIR, metadata={
         "help": "run directory with config.json, metrics.jsonl, eval.json and the figures"})
     out: Optional[Path] = field(default=None, metadata={
         "help": "where to write the report (default RUN_DIR/REPORT.md)"})
@@ -271,8 +271,9 @@ def commands(inputs: ReportInputs, report_command: str) -> list[str]:
     backfilled = [r["epoch"] for r in domain_rows(inputs.rows) if "domain_fid_from" in r]
     if backfilled:
         out.append(f"python -m train.domain_fid --run-dir {run_dir} --every {math.gcd(*backfilled)}")
-    if "onnx_model" in inputs.evaluation["discriminator_accuracy"]:
-        out.append(f"python -m export --run-dir {run_dir}")
+    onnx_model = inputs.evaluation["discriminator_accuracy"].get("onnx_model")
+    if onnx_model:  # export into the folder the evaluation read the model from
+        out.append(f"python -m export --run-dir {run_dir} --out {Path(onnx_model['path']).parent}")
     return out + [evaluate_command(inputs.evaluation), report_command]
 
 

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -89,10 +90,20 @@ def test_failed_parity_leaves_the_old_models_alone(exported, tiny_run, tiny_data
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"run_dir": "a", "checkpoint": "b"}])
-def test_export_needs_exactly_one_source(kwargs, tmp_path):
-    with pytest.raises(ExportError, match="exactly one"):
-        export_run(ExportConfig(out=tmp_path, **kwargs))
+def test_export_refuses_both_sources(tmp_path):
+    with pytest.raises(ExportError, match="not both"):
+        export_run(ExportConfig(run_dir=Path("a"), checkpoint=Path("b"), out=tmp_path))
+
+
+@pytest.mark.parametrize("kwargs, checkpoint, out", [
+    ({}, "runs/fmnist-cgan/checkpoints/latest.pt", "runs/fmnist-cgan/models"),
+    ({"run_dir": Path("r")}, "r/checkpoints/latest.pt", "r/models"),
+    ({"checkpoint": Path("r/checkpoints/epoch_003.pt")}, "r/checkpoints/epoch_003.pt", "r/models"),
+    ({"run_dir": Path("r"), "out": Path("models")}, "r/checkpoints/latest.pt", "models"),
+])
+def test_bare_export_reads_the_default_run_and_writes_beside_it(kwargs, checkpoint, out):
+    config = ExportConfig(**kwargs)
+    assert (config.checkpoint_path(), config.out_dir()) == (Path(checkpoint), Path(out))
 
 
 def test_round_trip_detector_cli_on_exported_model(exported, tiny_data_dir, tmp_path):

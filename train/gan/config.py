@@ -14,6 +14,7 @@ from train.gan.losses import LOSSES
 from train.gan.networks import GENERATORS
 from train.metrics.classifier import DEFAULT_CLASSIFIER
 from train.run.atomic import write_text_atomic
+from train.run.rundir import DEFAULT_RUN_DIR
 
 
 def _help(text: str, **more) -> dict:
@@ -23,7 +24,7 @@ def _help(text: str, **more) -> dict:
 @dataclass
 class TrainConfig:
     # Where things go
-    run_dir: Path = field(default=Path("runs/fmnist-cgan"), metadata=_help(
+    run_dir: Path = field(default=DEFAULT_RUN_DIR, metadata=_help(
         "run directory: config.json, metrics.jsonl, checkpoints/, samples/, figures"))
     data_dir: Optional[Path] = field(default=None, metadata=_help(
         "folder with the four FashionMNIST IDX .gz files (default: /usr/share/datasets/"

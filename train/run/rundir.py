@@ -6,6 +6,9 @@ from pathlib import Path
 from train.errors import TrainError
 from train.run import metrics_log
 
+# Where `python -m train` puts a run, and where every command that reads a run looks by default.
+DEFAULT_RUN_DIR = Path("runs/fmnist-cgan")
+
 # A run writes ~10 MB of checkpoints per epoch; refuse to start with less than this free.
 MIN_FREE_BYTES = 200 * 2**20
 
