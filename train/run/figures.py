@@ -79,27 +79,38 @@ def smooth(values: np.ndarray, weight: float = 0.98) -> np.ndarray:
     return out
 
 
+def _raw_and_smoothed(ax, steps: np.ndarray, rows: Sequence[dict], key: str, colour: str,
+                      label: str) -> None:
+    values = np.array([r[key] for r in rows])
+    ax.plot(steps, values, color=colour, alpha=0.25, linewidth=0.6)
+    ax.plot(steps, smooth(values), color=colour, label=label)
+
+
 def save_loss_curves(rows: Sequence[dict], path: Path) -> None:
-    """G and D losses over steps (raw, faint; smoothed, solid) and D(x), D(G(z)) below.
+    """Over steps (raw, faint; smoothed, solid): G and D losses; D(x) and D(G(z)); and D's
+    real-vs-generated accuracy on each batch, against chance (0.5), when the rows have it.
     Rows without losses (the domain FID rows of metrics.jsonl) are left out."""
     rows = [r for r in rows if "loss_d" in r]
     steps = np.array([r["step"] for r in rows])
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    has_accuracy = bool(rows) and all("d_accuracy" in r for r in rows)
+    fig, axes = plt.subplots(3 if has_accuracy else 2, 1, figsize=(8, 8.5 if has_accuracy else 6),
+                             sharex=True)
     for key, colour in (("loss_d", "tab:blue"), ("loss_g", "tab:orange")):
-        values = np.array([r[key] for r in rows])
-        top.plot(steps, values, color=colour, alpha=0.25, linewidth=0.6)
-        top.plot(steps, smooth(values), color=colour, label=f"{key} (smoothed)")
-    top.set_ylabel("loss")
-    top.legend()
-    for key, colour in (("d_real", "tab:green"), ("d_fake", "tab:red")):
-        values = np.array([r[key] for r in rows])
-        bottom.plot(steps, values, color=colour, alpha=0.25, linewidth=0.6)
-        bottom.plot(steps, smooth(values), color=colour, label=key.replace("d_real", "D(x)")
-                    .replace("d_fake", "D(G(z))"))
-    bottom.set_ylim(0, 1)
-    bottom.set_xlabel("step")
-    bottom.set_ylabel("mean sigmoid output")
-    bottom.legend()
+        _raw_and_smoothed(axes[0], steps, rows, key, colour, f"{key} (smoothed)")
+    axes[0].set_ylabel("loss")
+    for key, colour, label in (("d_real", "tab:green", "D(x)"), ("d_fake", "tab:red", "D(G(z))")):
+        _raw_and_smoothed(axes[1], steps, rows, key, colour, label)
+    axes[1].set_ylim(0, 1)
+    axes[1].set_ylabel("mean sigmoid output")
+    if has_accuracy:
+        _raw_and_smoothed(axes[2], steps, rows, "d_accuracy", "tab:purple",
+                          "D accuracy, real vs generated (batch)")
+        axes[2].axhline(0.5, color="grey", linestyle="--", linewidth=0.8, label="chance")
+        axes[2].set_ylim(0, 1)
+        axes[2].set_ylabel("accuracy")
+    for ax in axes:
+        ax.legend()
+    axes[-1].set_xlabel("step")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -30,5 +30,14 @@ def test_figures_are_written_as_png(tmp_path):
     figures.draw_pairs(grid[:2], grid[:2], names, tmp_path / "pairs.png")
     rows = [{"step": s, "loss_d": 1.0, "loss_g": 2.0, "d_real": 0.6, "d_fake": 0.4} for s in (1, 2)]
     figures.save_loss_curves(rows, tmp_path / "curves.png")
-    for name in ("deep/grid.png", "pairs.png", "curves.png"):
+    figures.save_loss_curves([{**r, "d_accuracy": 0.7} for r in rows], tmp_path / "with_accuracy.png")
+    for name in ("deep/grid.png", "pairs.png", "curves.png", "with_accuracy.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_loss_curves_gain_the_accuracy_panel_when_rows_have_it(tmp_path):
+    from PIL import Image
+    rows = [{"step": s, "loss_d": 1.0, "loss_g": 2.0, "d_real": 0.6, "d_fake": 0.4} for s in (1, 2)]
+    figures.save_loss_curves(rows, tmp_path / "two.png")
+    figures.save_loss_curves([{**r, "d_accuracy": 0.7} for r in rows], tmp_path / "three.png")
+    assert Image.open(tmp_path / "three.png").height > Image.open(tmp_path / "two.png").height
