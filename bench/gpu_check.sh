@@ -58,7 +58,7 @@ TRAIN=(-m train --device "$DEVICE" "${DATA[@]}" --no-progress --domain-fid-every
 
 check device "$PYTHON -c \"import torch; d = torch.cuda.is_available() and torch.cuda.get_device_name(0); print(f'torch {torch.__version__}, {\\\"$DEVICE\\\"}: {d or \\\"no CUDA\\\"}, {$gpus} GPU(s)')\"" -- \
   "$PYTHON" -c "import sys, torch; sys.exit(0 if '$DEVICE' == 'cpu' or torch.cuda.is_available() else 1)"
-check train "rate_of $RUN; echo \"step \$(step_of $RUN), \$(rate_of $RUN)\"" -- \
+check train "echo \"step \$(step_of $RUN), \$(rate_of $RUN)\"" -- \
   "$PYTHON" "${TRAIN[@]}" --run-dir "$RUN" --max-steps "$STEPS"
 resume() {  # continue the run for 50 more steps; fail unless it ends exactly there
   "$PYTHON" "${TRAIN[@]}" --run-dir "$RUN" --resume --max-steps $((STEPS + 50)) &&

@@ -9,8 +9,8 @@ import json
 import os
 import sys
 
-from .cli import one_line, parse_args, run
-from .errors import DetectorError
+from .cli import parse_args, run
+from .errors import DetectorError, one_line
 from .serve_cli import parse_serve_args
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -10,7 +10,7 @@ import os
 import sys
 
 from .api import DEFAULT_BATCH_SIZE, load_detector
-from .errors import DetectorError
+from .errors import DetectorError, one_line
 from .inputs import STDIN, expand_inputs
 
 EPILOG = """\
@@ -104,11 +104,6 @@ def _outcomes(detector, entries: list, resize: bool):
     for name, source in entries:
         # detect_many is lazy and keeps order, so its next result belongs to this entry.
         yield name, source if isinstance(source, DetectorError) else next(results)
-
-
-def one_line(error: BaseException) -> str:
-    """The error's message on one line, for stderr and JSON rows alike."""
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def positive_int(text: str) -> int:

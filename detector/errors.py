@@ -44,3 +44,8 @@ class RequestError(DetectorError):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line: for stderr, JSON rows and HTTP answers alike."""
+    return " ".join(str(error).split()) or type(error).__name__

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 from .api import Detector
 from .errors import (DetectorError, ImageSizeError, ImageTooLargeError, ModelError,
-                     RequestError, UnsupportedImageError)
+                     RequestError, UnsupportedImageError, one_line)
 from .images import MAX_FILE_BYTES
 from .multipart import is_form, parse_form
 from .web import Response, WebFiles
@@ -46,7 +46,7 @@ def error_message(error: BaseException) -> str:
     if isinstance(error, ImageSizeError):  # the CLI's "pass --resize" would not help here
         (w, h), (width, height) = error.size, error.expected
         return f"image is {w}x{h}, expected {width}x{height}; add ?resize=1 to scale it"
-    return " ".join(str(error).split()) or type(error).__name__
+    return one_line(error)
 
 
 def check_length(length: int) -> None:

@@ -148,6 +148,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Inverse of to_model_range, rounding and clamping: float [N,1,H,W] -> uint8 [N,H,W]."""
     return images.squeeze(1).sub(PIXEL_OFFSET).mul(1 / PIXEL_SCALE).round().clamp(0, 255).to(torch.uint8)
 
+
 @torch.inference_mode()
 def batched_outputs(network, images: np.ndarray, batch_size: int, device="cpu") -> np.ndarray:
     """What `network` (a module, put in eval mode, or a method such as Classifier.features) gives
@@ -159,6 +160,7 @@ def batched_outputs(network, images: np.ndarray, batch_size: int, device="cpu") 
                for i in range(0, len(images), batch_size))
     out = [network(to_model_range(batch)).cpu() for batch in batches]
     return torch.cat(out).numpy() if out else np.empty((0,), dtype=np.float32)
+
 
 DATASETS = ("fashion-mnist", "mnist", "npy")
 MNIST_CLASS_NAMES = tuple(str(d) for d in range(10))

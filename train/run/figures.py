@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from train.data import ImageSet  # noqa: E402
+from train.run.metrics_log import step_rows  # noqa: E402
 
 
 def tile(images: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:
@@ -90,7 +91,7 @@ def save_loss_curves(rows: Sequence[dict], path: Path) -> None:
     """Over steps (raw, faint; smoothed, solid): G and D losses; D(x) and D(G(z)); and D's
     real-vs-generated accuracy on each batch, against chance (0.5), when the rows have it.
     Rows without losses (the domain FID rows of metrics.jsonl) are left out."""
-    rows = [r for r in rows if "loss_d" in r]
+    rows = step_rows(rows)
     steps = np.array([r["step"] for r in rows])
     has_accuracy = bool(rows) and all("d_accuracy" in r for r in rows)
     fig, axes = plt.subplots(3 if has_accuracy else 2, 1, figsize=(8, 8.5 if has_accuracy else 6),
