@@ -11,7 +11,7 @@ import torch
 
 from train.errors import CheckpointError
 from train.gan.config import ARCHITECTURE_FIELDS, TrainConfig
-from train.gan.networks import build_networks, Discriminator, Generator
+from train.gan.networks import Discriminator, Generator, without_spectral_norm
 from train.run.atomic import save_torch_atomic
 
 CHECKPOINT_VERSION = 1
@@ -116,16 +116,15 @@ def generator_weights(checkpoint: dict) -> str:
 
 
 def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Generator, Discriminator, TrainConfig]:
-    """Rebuild both networks from the config stored in the checkpoint, in eval mode. The
-    generator carries the EMA weights when the run kept them (--ema), unless ema=False."""
+    """Rebuild both networks from the config stored in the checkpoint, in eval mode, for
+    inference: spectral norm folded into plain weights. The generator carries the EMA weights
+    when the run kept them (--ema), unless ema=False."""
     config = TrainConfig.from_json(checkpoint["config"])
-    generator, discriminator = build_networks(config.latent_dim, config.width,
-                                              len(checkpoint["class_names"]), config.unconditional,
-                                              config.generator)
+    generator, discriminator = config.networks(len(checkpoint["class_names"]))
     use_ema = ema and generator_weights(checkpoint) == "ema"
     try:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
         discriminator.load_state_dict(checkpoint["discriminator"])
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e
-    return generator.eval(), discriminator.eval(), config
+    return generator.eval(), without_spectral_norm(discriminator.eval()), config

@@ -11,7 +11,7 @@ from typing import Literal, Optional
 from train.data import DATASETS
 from train.errors import TrainError
 from train.gan.losses import LOSSES
-from train.gan.networks import GENERATORS
+from train.gan.networks import build_networks, GENERATORS
 from train.metrics.classifier import DEFAULT_CLASSIFIER
 from train.run.atomic import write_text_atomic
 from train.run.rundir import DEFAULT_RUN_DIR
@@ -39,7 +39,9 @@ class TrainConfig:
     resume: bool = field(default=False, metadata=_help(
         "continue from RUN_DIR/checkpoints/latest.pt (model, optimizers, step, RNG, metrics)"))
     # How long
-    epochs: int = field(default=20, metadata=_help("passes over the 60k training images"))
+    epochs: int = field(default=75, metadata=_help(
+        "passes over the 60k training images (the default takes under an hour on 2 CPU cores: "
+        "python bench/train_speed.py)"))
     max_steps: Optional[int] = field(default=None, metadata=_help(
         "stop after this many optimisation steps in total (for smoke runs)"))
     max_minutes: Optional[float] = field(default=None, metadata=_help(
@@ -49,28 +51,31 @@ class TrainConfig:
     # Model
     latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
     width: int = field(default=32, metadata=_help("base channel count of both networks"))
-    generator: Literal[tuple(GENERATORS)] = field(default="convtranspose", metadata=_help(
+    generator: Literal[tuple(GENERATORS)] = field(default="upsample", metadata=_help(
         "generator architecture (train/gan/networks.py): transposed convs, nearest upsampling + "
         "3x3 convs, or fully connected layers"))
+    spectral_norm: bool = field(default=True, metadata=_help(
+        "spectral normalisation of every discriminator weight (Miyato et al. 2018)"))
     unconditional: bool = field(default=False, metadata=_help(
         "train without labels: noise is the generator's only input and the AC-GAN class term "
         "is dropped (networks.model_classes); sample grids are plain grids"))
-    # Optimisation (DCGAN's Adam settings)
-    lr_g: float = field(default=2e-4, metadata=_help("generator learning rate"))
-    lr_d: float = field(default=2e-4, metadata=_help("discriminator learning rate"))
-    beta1: float = field(default=0.5, metadata=_help("Adam beta1 for both networks"))
-    beta2: float = field(default=0.999, metadata=_help("Adam beta2 for both networks"))
+    # Optimisation: two time-scale learning rates (Heusel et al. 2017) with Adam(0, 0.9), as
+    # SNGAN/BigGAN; DCGAN_RECIPE below has the old settings
+    lr_g: float = field(default=1e-4, metadata=_help("generator learning rate"))
+    lr_d: float = field(default=4e-4, metadata=_help("discriminator learning rate"))
+    beta1: float = field(default=0.0, metadata=_help("Adam beta1 for both networks"))
+    beta2: float = field(default=0.9, metadata=_help("Adam beta2 for both networks"))
     class_weight: float = field(default=1.0, metadata=_help(
         "weight of the auxiliary classification loss (AC-GAN) in both losses"))
-    loss: Literal[tuple(LOSSES)] = field(default="ns", metadata=_help(
-        "adversarial loss (docs/losses.md): ns = non-saturating BCE, hinge, or wgan-gp = "
+    loss: Literal[tuple(LOSSES)] = field(default="hinge", metadata=_help(
+        "adversarial loss (docs/losses.md): hinge, ns = non-saturating BCE, or wgan-gp = "
         "Wasserstein with gradient penalty; the AC-GAN class term is added to each"))
     critic_steps: int = field(default=1, metadata=_help(
         "discriminator updates per generator update, each against new generated images and "
         "the step's real batch (WGAN-GP commonly uses 5)"))
     gp_weight: float = field(default=10.0, metadata=_help(
         "weight of the gradient penalty with --loss wgan-gp"))
-    ema: float = field(default=0.0, metadata=_help(
+    ema: float = field(default=0.999, metadata=_help(
         "decay of an exponential moving average of the generator's weights (e.g. 0.999), used "
         "for sample grids, the domain FID, generate/evaluate and export; 0 disables"))
     # Running
@@ -105,13 +110,21 @@ class TrainConfig:
             raise TrainError(f"--batch-size {self.batch_size} (the global batch) does not split "
                              f"into {world_size} equal per-rank slices")
 
+    def networks(self, num_classes: int):
+        """(generator, discriminator) of this config's architecture (ARCHITECTURE_FIELDS), newly
+        initialised from torch's global seed."""
+        return build_networks(self.latent_dim, self.width, num_classes, self.unconditional,
+                              self.generator, self.spectral_norm)
+
     def to_json(self) -> dict:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_json(cls, values: dict) -> "TrainConfig":
+        """The config a config.json (or checkpoint) stored; a field it lacks takes the value
+        that reproduces the run that wrote it (ABSENT_MEANS), else today's default."""
         known = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
+        kwargs = {k: v for k, v in ABSENT_MEANS.items() if k not in values}
         for name, value in values.items():
             if name in known:
                 is_path = "Path" in str(known[name].type)
@@ -123,8 +136,43 @@ class TrainConfig:
         write_text_atomic(path, json.dumps(self.to_json(), indent=2) + "\n")
 
 
+# The recipe before docs/recipe.md's ablation (DCGAN's Adam settings, non-saturating loss,
+# transposed convs, no spectral norm, no EMA): `python -m train` + as_flags(DCGAN_RECIPE)
+# trains as the project once did by default.
+DCGAN_RECIPE = {"loss": "ns", "generator": "convtranspose", "spectral_norm": False,
+                "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "ema": 0.0, "epochs": 20}
+
+# Each change the default recipe makes to DCGAN_RECIPE (bench/ablation.py measures them alone
+# and together); all of them applied to DCGAN_RECIPE give TrainConfig's defaults but --epochs.
+RECIPE_CHANGES = {
+    "hinge loss": {"loss": "hinge"},
+    "spectral norm in D": {"spectral_norm": True},
+    "TTUR, Adam(0, 0.9)": {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.0, "beta2": 0.9},
+    "EMA generator": {"ema": 0.999},
+    "upsample + conv": {"generator": "upsample"},
+}
+
+
+def as_flags(values: dict) -> list[str]:
+    """TrainConfig field values -> the `python -m train` arguments that set them
+    ({"loss": "ns", "spectral_norm": False} -> ["--loss", "ns", "--no-spectral-norm"])."""
+    defaults, flags = TrainConfig(), []
+    for name, value in values.items():
+        if not hasattr(defaults, name):
+            raise TrainError(f"{name!r} is not a TrainConfig field")
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            if value != getattr(defaults, name):  # a bool flag can only move away from its default
+                flags.append(flag if value else "--no-" + flag[2:])
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
 # Fields that decide the networks' shapes: a checkpoint can only be loaded into the same values.
-ARCHITECTURE_FIELDS = ("latent_dim", "width", "generator", "unconditional")
+ARCHITECTURE_FIELDS = ("latent_dim", "width", "generator", "spectral_norm", "unconditional")
+# Fields added after runs were written: what their absence from a saved config means.
+ABSENT_MEANS = {"spectral_norm": False}
 
 
 def resume_config(given: TrainConfig) -> TrainConfig:

@@ -87,7 +87,12 @@ GENERATORS = {"convtranspose": Generator, "upsample": UpsampleGenerator, "mlp": 
 
 
 class Discriminator(nn.Module):
-    """image [N, 1, 28, 28] -> (real_logit [N], class_logits [N, num_classes])."""
+    """image [N, 1, 28, 28] -> (real_logit [N], class_logits [N, num_classes]).
+
+    build_networks(spectral_norm=True) divides each of its weights by its largest singular
+    value (Miyato et al. 2018): every layer is 1-Lipschitz, so D cannot sharpen its boundary
+    faster than the generator can follow (the usual partner of the hinge loss).
+    """
 
     def __init__(self, num_classes: int = 10, width: int = 32):
         super().__init__()
@@ -120,6 +125,21 @@ class RealLogit(nn.Module):
         return self.discriminator(image)[0]
 
 
+def weighted_layers(network: nn.Module) -> list[nn.Module]:
+    """The convolutions and linear layers of `network`: what initialisation and spectral norm touch."""
+    return [m for m in network.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+
+
+def without_spectral_norm(network: nn.Module) -> nn.Module:
+    """`network` with each spectral-norm parametrization folded into a plain weight (W / sigma
+    from the stored power-iteration vectors: the same outputs as in eval mode). For inference
+    and ONNX export, whose exporters fail on the power iteration's vdot."""
+    for layer in weighted_layers(network):
+        if nn.utils.parametrize.is_parametrized(layer, "weight"):
+            nn.utils.parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
+    return network
+
+
 def model_classes(num_classes: int, unconditional: bool = False) -> int:
     """How many classes the networks are built for: the dataset's, or 1 with --unconditional.
 
@@ -133,15 +153,19 @@ def model_classes(num_classes: int, unconditional: bool = False) -> int:
 
 
 def build_networks(latent_dim: int, width: int, num_classes: int = 10, unconditional: bool = False,
-                   generator: str = "convtranspose") -> tuple[nn.Module, Discriminator]:
+                   generator: str = "convtranspose",
+                   spectral_norm: bool = False) -> tuple[nn.Module, Discriminator]:
     """Both networks with DCGAN's N(0, 0.02) initialisation, seeded by the caller; with
-    unconditional=True built for one class (see model_classes); `generator` names one of GENERATORS."""
+    unconditional=True built for one class (see model_classes); `generator` names one of
+    GENERATORS; spectral_norm normalises the discriminator's weights."""
     num_classes = model_classes(num_classes, unconditional)
     generator = GENERATORS[generator](latent_dim, num_classes, width)
     discriminator = Discriminator(num_classes, width)
-    for module in (*generator.modules(), *discriminator.modules()):
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(module.weight, 0.0, 0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
+    for module in weighted_layers(generator) + weighted_layers(discriminator):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    if spectral_norm:  # after the init: the parametrization starts its power iteration from it
+        for layer in weighted_layers(discriminator):
+            nn.utils.parametrizations.spectral_norm(layer)
     return generator, discriminator

@@ -1,6 +1,7 @@
 """Where and how a training process runs: the device, autocast, and when to stop (Ctrl-C
 between steps, the --max-minutes deadline)."""
 import contextlib
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -11,6 +12,14 @@ import torch
 from train.errors import TrainError
 from train.gan import distributed
 from train.gan.distributed import Ranks
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity (taskset, cgroup cpusets), not the machine's
+    count, so two jobs pinned to one core each do not both start two threads."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def pick_device(name: str) -> torch.device:

@@ -1,7 +1,6 @@
 """The training loop: one function per job, `train(config)` ties them together."""
 import contextlib
 import math
-import os
 import time
 from dataclasses import dataclass
 from typing import Callable, ContextManager, Optional
@@ -20,8 +19,9 @@ from train.gan.distributed import Ranks, SINGLE
 from train.gan.ema import make_ema, update_ema, warmed_up_decay
 from train.gan.losses import gradient_penalty, LOSSES
 from train.gan.monitor import DomainFID, is_due
-from train.gan.networks import build_networks, Discriminator, Generator
-from train.gan.runtime import deadline_after, make_autocast, pick_device, stop_on_sigint, StopFlags
+from train.gan.networks import Discriminator, Generator
+from train.gan.runtime import (deadline_after, make_autocast, pick_device, stop_on_sigint, StopFlags,
+                               usable_cpus)
 from train.run import figures, metrics_log
 from train.run.rundir import RunDir
 from train.run.tensorboard_log import open_log
@@ -60,8 +60,7 @@ class TrainState:
 
 def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> TrainState:
     torch.manual_seed(config.seed)
-    generator, discriminator = build_networks(config.latent_dim, config.width, num_classes,
-                                              config.unconditional, config.generator)
+    generator, discriminator = config.networks(num_classes)
     generator, discriminator = generator.to(device), discriminator.to(device)
     betas = (config.beta1, config.beta2)
     noise_rng = torch.Generator(device=device).manual_seed(config.seed)
@@ -256,7 +255,7 @@ def setup(config: TrainConfig, ranks: Ranks):
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     else:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // ranks.world_size))
+        torch.set_num_threads(max(1, usable_cpus() // ranks.world_size))
         # Near-zero activations late in training turn denormal; x86 handles those ~100x slower.
         torch.set_flush_denormal(True)
     run = RunDir(config.run_dir)

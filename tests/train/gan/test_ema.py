@@ -45,8 +45,8 @@ def test_update_ema_averages_parameters_and_copies_buffers():
     assert all(torch.equal(a, b) for a, b in zip(ema.parameters(), trained.parameters()))
 
 
-def test_default_run_has_no_ema_and_ema_run_stores_it(make_config, tmp_path):
-    state = train(make_config(max_steps=1, run_dir=tmp_path / "plain"))
+def test_ema_0_keeps_no_average_and_ema_run_stores_it(make_config, tmp_path):
+    state = train(make_config(max_steps=1, run_dir=tmp_path / "plain", ema=0.0))
     assert state.ema is None and state.sampler is state.generator
     assert "ema" not in load_checkpoint(RunDir(tmp_path / "plain").latest)
     config = make_config(max_steps=2, ema=0.5)

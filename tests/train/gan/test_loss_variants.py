@@ -150,7 +150,7 @@ def test_loss_flags_parse():
     parser = ArgumentParser(TrainConfig)
     config = parser.parse_args(["--loss", "wgan-gp", "--critic-steps", "5", "--gp-weight", "2.5"])
     assert (config.loss, config.critic_steps, config.gp_weight) == ("wgan-gp", 5, 2.5)
-    assert TrainConfig().loss == "ns" and TrainConfig().critic_steps == 1
+    assert TrainConfig().loss == "hinge" and TrainConfig().critic_steps == 1
     with pytest.raises(SystemExit):
         parser.parse_args(["--loss", "lsgan"])
 

@@ -10,6 +10,7 @@ from train.data import CLASS_NAMES, ImageSet
 from train.errors import CheckpointError, DivergenceError, TrainError
 from train.gan import trainer
 from train.gan.checkpoint import load_checkpoint, save_checkpoint, to_checkpoint
+from train.gan.config import TrainConfig
 from train.gan.losses import discriminator_loss
 from train.gan.networks import build_networks
 from train.run.rundir import RunDir
@@ -121,8 +122,13 @@ def test_train_step_teaches_the_discriminator_real_from_generated(tiny):
     assert stats[-1]["d_accuracy"] == 1.0
 
 
-def test_train_step_updates_both_networks_and_reports_its_statistics(tiny):
+@pytest.mark.parametrize("loss, zero_logit_loss_d, zero_logit_loss_g", [
+    ("ns", 2 * math.log(2) + math.log(10), math.log(2) + math.log(10)),
+    ("hinge", 2 + math.log(10), math.log(10))])
+def test_train_step_updates_both_networks_and_reports_its_statistics(tiny, loss, zero_logit_loss_d,
+                                                                     zero_logit_loss_g):
     config = tiny.config("run", None)
+    config.loss = loss
     state = new_state(config, num_classes=10, device=CPU)
     before = [p.clone() for p in (state.generator.project.weight, state.discriminator.real_head.weight)]
     real, labels = torch.rand(16, 1, 28, 28) * 2 - 1, torch.arange(16) % 10
@@ -130,8 +136,8 @@ def test_train_step_updates_both_networks_and_reports_its_statistics(tiny):
     assert set(stats) == METRIC_KEYS - {"step", "epoch", "images_per_s"}
     assert all(0 <= stats[k] <= 1 for k in ("d_real", "d_fake", "d_accuracy", "class_accuracy"))
     # At DCGAN's initialisation every logit is near 0: the losses are near their zero-logit values.
-    assert stats["loss_d"] == pytest.approx(2 * math.log(2) + math.log(10), abs=0.05)
-    assert stats["loss_g"] == pytest.approx(math.log(2) + math.log(10), abs=0.05)
+    assert stats["loss_d"] == pytest.approx(zero_logit_loss_d, abs=0.05)
+    assert stats["loss_g"] == pytest.approx(zero_logit_loss_g, abs=0.05)
     assert not torch.equal(before[0], state.generator.project.weight)
     assert not torch.equal(before[1], state.discriminator.real_head.weight)
 
@@ -243,7 +249,7 @@ def test_nan_loss_raises_divergence_error_naming_the_step(make_config, monkeypat
         return real_loss(*args) * (float("nan") if len(calls) >= 6 else 1.0)
 
     monkeypatch.setitem(trainer.LOSSES, "ns", trainer.LOSSES["ns"]._replace(generator=nan_from_step_6))
-    config = make_config(max_steps=8)
+    config = make_config(max_steps=8, loss="ns")
     with pytest.raises(DivergenceError, match="non-finite loss at step 6: loss_d .*, loss_g nan"):
         train(config)
     latest = load_checkpoint(RunDir(config.run_dir).latest)
@@ -267,7 +273,7 @@ def test_resume_applies_the_learning_rates_given_now(make_config):
     train(make_config(max_steps=1))
     state = train(make_config(max_steps=2, resume=True, lr_g=1e-3, lr_d=2e-3, beta1=0.3))
     assert state.opt_g.param_groups[0]["lr"] == 1e-3 and state.opt_d.param_groups[0]["lr"] == 2e-3
-    assert state.opt_d.param_groups[0]["betas"] == (0.3, 0.999)
+    assert state.opt_d.param_groups[0]["betas"] == (0.3, TrainConfig().beta2)
 
 
 def test_ctrl_c_stops_between_steps_with_a_checkpoint(make_config, monkeypatch):

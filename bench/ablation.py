@@ -1,0 +1,109 @@
+"""Which training recipe gets furthest in the same CPU time: each change of the default recipe
+alone on the old one (DCGAN_RECIPE), and all together, trained on the real FashionMNIST.
+
+    python bench/ablation.py [--minutes 4] [--study recipe|loss] [--seeds 0] [--inception-samples 0]
+                             [--out runs/ablation] [--json docs/ablation_recipe.json]
+
+Studies: "recipe" (old default, old + each change in RECIPE_CHANGES, new default) and "loss"
+(the old recipe with ns, hinge and wgan-gp with 5 critic steps).
+A wall-clock budget is unfair on a shared machine (a job that starts beside one run slows it
+alone), so the budget is turned into steps: the rows' step speeds are first measured side by
+side (bench/train_speed.py), then each run trains `minutes x images/s / batch` steps with
+`--max-steps`, reproducible anywhere from the step counts the JSON keeps. Each run is then
+measured by `python -m train.evaluate`: the domain FID, precision and recall of 10,000 generated
+images in the FashionMNIST classifier's features, and with --inception-samples N the Inception
+FID of N generated images against the 10,000 test images (~0.1-0.2 s per image on this CPU).
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
+from train_speed import side_by_side_rates  # noqa: E402
+
+from train.gan.config import as_flags, DCGAN_RECIPE, RECIPE_CHANGES, TrainConfig  # noqa: E402
+from train.gan.runtime import usable_cpus  # noqa: E402
+
+def recipe_rows() -> dict:
+    """{row name: TrainConfig values}: the old default, each change alone, all together."""
+    together = {k: v for change in RECIPE_CHANGES.values() for k, v in change.items()}
+    return {"old default": {}, **{f"old + {name}": change for name, change in RECIPE_CHANGES.items()},
+            "new default (all)": together}
+
+
+def loss_rows() -> dict:
+    return {"ns": {"loss": "ns"}, "hinge": {"loss": "hinge"},
+            "wgan-gp, 5 critic steps": {"loss": "wgan-gp", "critic_steps": 5}}
+
+
+STUDIES = {"recipe": recipe_rows, "loss": loss_rows}
+
+
+def row_config(values: dict) -> dict:
+    """The full TrainConfig values of a row: the old recipe (less its epochs), then the row's."""
+    return {k: v for k, v in {**DCGAN_RECIPE, **values}.items() if k != "epochs"}
+
+
+def train_and_evaluate(run_dir: Path, values: dict, seed: int, steps: int, inception: int) -> dict:
+    """Train one row for `steps` steps in a fresh process, evaluate it; returns its eval.json."""
+    python = [sys.executable, "-m"]
+    subprocess.run(python + ["train", "--run-dir", str(run_dir), "--device", "cpu", "--seed", str(seed),
+                             "--max-steps", str(steps), "--epochs", "1000", "--no-progress",
+                             "--domain-fid-every", "0", *as_flags(values)],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(python + ["train.evaluate", "--run-dir", str(run_dir), "--device", "cpu",
+                             "--fid-samples", str(inception), "--no-progress"],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    return json.loads((run_dir / "eval.json").read_text())
+
+
+def result_row(name: str, values: dict, seed: int, rate: float, steps: int, evaluation: dict) -> dict:
+    domain, fid = evaluation["domain"], evaluation["fid"]
+    return {"row": name, "flags": " ".join(as_flags(values)), "seed": seed, "images_per_s": rate,
+            "steps": steps, "epochs": steps * TrainConfig.batch_size / 60000,
+            "domain_fid": domain["fid"], "precision": domain["precision"], "recall": domain["recall"],
+            "inception_fid": fid.get("fid"), "inception_samples": fid.get("n_generated")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--study", choices=sorted(STUDIES), default="recipe")
+    parser.add_argument("--minutes", type=float, default=4.0, help="CPU minutes of each row")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per row and seed")
+    parser.add_argument("--inception-samples", type=int, default=0,
+                        help="generated images for each row's Inception FID (0 skips it)")
+    parser.add_argument("--out", type=Path, default=REPO / "runs/ablation", help="folder for the runs")
+    parser.add_argument("--json", type=Path, help="write the rows here (default: OUT/STUDY.json)")
+    args = parser.parse_args()
+    torch.set_num_threads(usable_cpus())
+    rows = {name: row_config(values) for name, values in STUDIES[args.study]().items()}
+    rates = side_by_side_rates(torch.device("cpu"), {n: TrainConfig(**v) for n, v in rows.items()},
+                               steps=30, warmup=5, rounds=3)
+    results, out = [], args.out / args.study
+    print(f"{args.minutes:g} CPU minutes per row ({usable_cpus()} threads); lower FID is better")
+    print(f"{'row':<28} {'seed':>4} {'img/s':>6} {'steps':>6} {'domain FID':>10} {'prec':>5} "
+          f"{'recall':>6} {'Inception':>9}")
+    for seed in args.seeds:
+        for index, (name, values) in enumerate(rows.items()):
+            steps = max(1, int(args.minutes * 60 * rates[name] / TrainConfig.batch_size))
+            evaluation = train_and_evaluate(out / f"{index}-seed{seed}", values, seed, steps,
+                                            args.inception_samples)
+            row = result_row(name, values, seed, rates[name], steps, evaluation)
+            results.append(row)
+            inception = "-" if row["inception_fid"] is None else f"{row['inception_fid']:.1f}"
+            print(f"{name:<28} {seed:>4} {rates[name]:>6.0f} {steps:>6} {row['domain_fid']:>10.2f} "
+                  f"{row['precision']:>5.2f} {row['recall']:>6.2f} {inception:>9}", flush=True)
+            path = args.json or out / f"{args.study}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"study": args.study, "minutes": args.minutes,
+                                        "threads": usable_cpus(), "rows": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
