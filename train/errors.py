@@ -31,3 +31,7 @@ class WreathError(TrainError):
 
 class ExportError(TrainError):
     """A model could not be exported to ONNX, or what was exported failed its checks."""
+
+
+class DocNumberError(TrainError):
+    """A document's number span is malformed or cites a JSON file, key or format that fails."""
