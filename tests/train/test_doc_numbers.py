@@ -168,3 +168,28 @@ def test_the_command_exits_1_listing_stale_numbers_and_0_when_none(tmp_path, mon
     assert main(["--write"]) == 0 and "rewrote 1 of 4 numbers" in capsys.readouterr().out
     assert main([]) == 0 and "all 4 numbers agree" in capsys.readouterr().out
 
+
+def test_the_repository_docs_agree_with_their_json_files():
+    """The number test: every figure README.md, models/README.md and docs/*.md cite from a
+    JSON file is what that file holds (`python -m train.doc_numbers --write` fixes it)."""
+    stale, count = refresh(doc_numbers.REPO, write=False)
+    assert count >= 40, "the docs cite their figures through spans"
+    assert not stale, "\n".join(f"{s.document}:{s.line}: {s.source}:{s.key} written "
+                                f"{s.written!r}, measured {s.measured!r}" for s in stale)
+
+
+def test_the_number_test_fails_on_a_drifted_figure_of_the_real_docs(tmp_path):
+    """A copy of the repository's docs and JSON files, one measured figure changed: the check
+    names every span citing it."""
+    repo = doc_numbers.REPO
+    for path in documents(repo) + [repo / "docs" / "detector_results.json", repo / "models" / "export.json",
+                                   repo / "detector" / "web" / "package.json"]:
+        copy = tmp_path / path.relative_to(repo)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(path.read_text())
+    results = tmp_path / "docs" / "detector_results.json"
+    data = json.loads(results.read_text())
+    data["shipped"]["real_test_fpr"] = 0.0312
+    results.write_text(json.dumps(data))
+    stale, _ = refresh(tmp_path, write=False)
+    assert {(s.document, s.measured) for s in stale} == {("README.md", "3.1"), ("docs/detector.md", "3.12")}
