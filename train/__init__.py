@@ -9,6 +9,7 @@ Commands (each a module here, `python -m train.<name>`; `--help` lists its flags
     train.domain_fid   add the fast domain FID to a finished run's metrics.jsonl
     train.detector  fit the real-vs-generated detector on the zoo (or --evaluate it)
     train.wreath    an Advent wreath of generated candles (a seasonal toy)
+    train.doc_numbers  check (or --write) the docs' figures against the JSON files they cite
 
 Library, imports going down this list only:
     detection/  the dedicated detector: zoo, networks, fit, calibration, export, evaluation
