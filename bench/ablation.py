@@ -3,6 +3,7 @@ alone on the old one (DCGAN_RECIPE), and all together, trained on the real Fashi
 
     python bench/ablation.py [--minutes 4] [--study recipe|loss] [--seeds 0] [--inception-samples 0]
                              [--out runs/ablation] [--json docs/ablation_recipe.json]
+                             [--doc docs/recipe.md]
 
 Studies: "recipe" (old default, old + each change in RECIPE_CHANGES, new default) and "loss"
 (the old recipe with ns, hinge and wgan-gp with 5 critic steps).
@@ -13,6 +14,8 @@ side (bench/train_speed.py), then each run trains `minutes x images/s / batch` s
 measured by `python -m train.evaluate`: the domain FID, precision and recall of 10,000 generated
 images in the FashionMNIST classifier's features, and with --inception-samples N the Inception
 FID of N generated images against the 10,000 test images (~0.1-0.2 s per image on this CPU).
+With --doc, the table goes into that Markdown file between `<!-- ablation STUDY -->` and
+`<!-- /ablation -->`, each figure a span citing the JSON (`python -m train.doc_numbers` checks them).
 """
 import argparse
 import json
@@ -71,6 +74,35 @@ def result_row(name: str, values: dict, seed: int, rate: float, steps: int, eval
             "inception_fid": fid.get("fid"), "inception_samples": fid.get("n_generated")}
 
 
+COLUMNS = (("images/s", "images_per_s", ",.0f"), ("steps", "steps", ",d"),
+           ("epochs", "epochs", ".1f"), ("domain FID", "domain_fid", ".2f"),
+           ("precision", "precision", ".3f"), ("recall", "recall", ".3f"),
+           ("Inception FID", "inception_fid", ".1f"))
+
+
+def markdown_table(json_path: str, results: list) -> list[str]:
+    """The rows as a Markdown table whose figures cite `json_path` (doc_numbers spans)."""
+    lines = ["| row | seed | " + " | ".join(c[0] for c in COLUMNS) + " |",
+             "|---|---:|" + "---:|" * len(COLUMNS)]
+    for i, row in enumerate(results):
+        cells = [f"<!-- num {json_path}:rows.{i}.{key} {spec} -->{format(row[key], spec)}<!-- /num -->"
+                 if row[key] is not None else "–" for _, key, spec in COLUMNS]
+        lines.append(f"| {row['row']} | {row['seed']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_doc_table(doc: Path, study: str, json_path: Path, results: list) -> None:
+    """Replace the lines between the study's markers in `doc` by the table."""
+    begin, end = f"<!-- ablation {study} -->", "<!-- /ablation -->"
+    lines = doc.read_text().splitlines()
+    if begin not in lines:
+        raise SystemExit(f"{doc} has no line {begin!r} to put the table after")
+    start = lines.index(begin) + 1
+    stop = lines.index(end, start)
+    table = markdown_table(json_path.resolve().relative_to(REPO).as_posix(), results)
+    doc.write_text("\n".join(lines[:start] + table + lines[stop:]) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--study", choices=sorted(STUDIES), default="recipe")
@@ -80,7 +112,13 @@ def main() -> None:
                         help="generated images for each row's Inception FID (0 skips it)")
     parser.add_argument("--out", type=Path, default=REPO / "runs/ablation", help="folder for the runs")
     parser.add_argument("--json", type=Path, help="write the rows here (default: OUT/STUDY.json)")
+    parser.add_argument("--doc", type=Path, help="put the table into this Markdown file (see above)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="train nothing: put --json's rows into --doc")
     args = parser.parse_args()
+    if args.table_only:
+        results = json.loads(args.json.read_text())["rows"]
+        return write_doc_table(args.doc, args.study, args.json, results)
     torch.set_num_threads(usable_cpus())
     rows = {name: row_config(values) for name, values in STUDIES[args.study]().items()}
     rates = side_by_side_rates(torch.device("cpu"), {n: TrainConfig(**v) for n, v in rows.items()},
@@ -103,6 +141,8 @@ def main() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps({"study": args.study, "minutes": args.minutes,
                                         "threads": usable_cpus(), "rows": results}, indent=2) + "\n")
+    if args.doc:
+        write_doc_table(args.doc, args.study, path, results)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ def tiny_run(run_dir, data_dir, **options):
 def tiny_zoo(tmp_path_factory, detector_data_dir):
     """A folder of three runs: convtranspose-ns (with --ema), mlp-ns and an unconditional one."""
     zoo = tmp_path_factory.mktemp("zoo")
-    tiny_run(zoo / "a", detector_data_dir, ema=0.9)
-    tiny_run(zoo / "b", detector_data_dir, generator="mlp", seed=1)
-    tiny_run(zoo / "c", detector_data_dir, unconditional=True, seed=2)
+    tiny_run(zoo / "a", detector_data_dir, generator="convtranspose", loss="ns", ema=0.9)
+    tiny_run(zoo / "b", detector_data_dir, generator="mlp", loss="ns", ema=0.0, seed=1)
+    tiny_run(zoo / "c", detector_data_dir, generator="convtranspose", loss="ns", ema=0.0,
+             unconditional=True, seed=2)
     return zoo

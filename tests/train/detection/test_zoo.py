@@ -12,7 +12,7 @@ from train.gan.config import TrainConfig
     ({"ema": 0.999, "seed": 3}, "convtranspose-ns"),  # EMA and seeds vary within a family
 ])
 def test_family_is_what_built_the_generator(options, family):
-    assert family_of(TrainConfig(**options)) == family
+    assert family_of(TrainConfig(**{"generator": "convtranspose", "loss": "ns", **options})) == family
 
 
 def test_zoo_lists_every_snapshot_with_ema_and_raw_weights(tiny_zoo):
