@@ -1,4 +1,7 @@
-"""The sanity battery's sets are what their names say, repeat with their seed, and are judged right."""
+"""The sanity battery's sets are what their names say, repeat with their seed, and are judged right;
+and it reaches --evaluate's results and `python -m train.detector --sanity`."""
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -6,6 +9,10 @@ from PIL import Image
 from detector.images import load_pixels
 from train.detection.sanity import (ADDED_NOISE_SD, BATTERY, GENERATED, make_battery, make_set, passed, REAL,
                                     run_battery, score_set, SHIFTS, SPECKLE_FRACTION)
+from train.detection.config import DetectorConfig
+from train.detection.evaluate import sanity
+from train.detection.report import sanity_table
+from train.detector import main
 from train.errors import EvaluationError
 
 N = 40
@@ -182,3 +189,47 @@ def test_real_images_must_be_a_uint8_stack(bad):
 def test_an_unknown_set_names_the_known_ones(real):
     with pytest.raises(EvaluationError, match="uniform_noise"):
         make_set("static", real)
+
+
+# --- wired into `python -m train.detector`: --evaluate's sanity section and --sanity ---------------
+
+@pytest.fixture(scope="module")
+def shipped_sanity(real):
+    """The battery on both shipped models (inference only), from 12 of the stand-in real images."""
+    config = DetectorConfig(sanity_per_set=12, seed=1)
+    return sanity(config, {"detector": "detector", "discriminator": "discriminator"}, real)
+
+
+def test_sanity_section_has_every_set_for_every_model_and_is_json(shipped_sanity):
+    assert json.loads(json.dumps(shipped_sanity)) == shipped_sanity
+    assert (shipped_sanity["images_per_set"], shipped_sanity["seed"], shipped_sanity["threshold"]) == (12, 1, 0.0)
+    assert {n: s["expected"] for n, s in shipped_sanity["sets"].items()} == {n: s.expected for n, s in BATTERY.items()}
+    for model in ("detector", "discriminator"):
+        rows = shipped_sanity["models"][model]["sets"]
+        assert list(rows) == list(BATTERY) and all(row["images"] == 12 for row in rows.values())
+
+
+def test_sanity_table_has_a_row_per_set_and_the_totals(shipped_sanity):
+    lines = sanity_table(shipped_sanity)
+    header = next(line for line in lines if line.startswith("| set |"))
+    assert header == "| set | what | expected | detector: called real | discriminator: called real |"
+    rows = {line.split(" | ")[0][2:]: line for line in lines if line.startswith("| ") and line != header}
+    assert set(rows) == set(BATTERY) | {"checks passed"}
+    assert "| report only |" in rows["real_jpeg75"] and "pass" not in rows["real_jpeg75"].split("|")[-2]
+    detector_total = "**{} of {}**".format(*passed(shipped_sanity["models"]["detector"]["sets"]))
+    assert detector_total in rows["checks passed"]
+
+
+def test_sanity_command_prints_the_table(tiny_data_dir, capsys):
+    assert main(["--sanity", "--data-dir", str(tiny_data_dir), "--sanity-per-set", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "| uniform_noise | uniform noise" in out and "| checks passed |" in out
+    assert "discriminator: called real" in out and "Each set is 8 images" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sanity-models", "no/such/model.onnx"], "model file not found"),
+    (["--evaluate"], "--sanity and --evaluate are separate runs")])
+def test_sanity_command_refuses_with_one_line(args, message, tiny_data_dir, capsys):
+    assert main(["--sanity", "--data-dir", str(tiny_data_dir), *args]) == 1
+    assert message in capsys.readouterr().err
