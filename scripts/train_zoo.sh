@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# The generator zoo behind models/detector.onnx and the equal-budget loss comparison: GANs of
-# every family this workspace trains, on the real FashionMNIST, each with a wall-clock budget
-# so the three losses get the same CPU time. Usage: scripts/train_zoo.sh [ZOO_DIR]
-# (default runs/zoo). Budgets are minutes of this machine's 2 CPU cores; on a GPU add --device cuda
-# and expect far more steps in the same minutes. Together with runs/fmnist-cgan (the shipped run,
-# README) this is what `python -m train.detector --zoo runs/zoo --zoo runs/fmnist-cgan` learns from.
+# The generator zoo behind models/detector.onnx: GANs of many families, wide rather than long, so
+# that the detector meets (and the leave-one-family-out test holds out) generators that differ in
+# what leaves fingerprints: how they up-sample (transposed conv, nearest, bilinear, pixel shuffle,
+# fully connected), the discriminator's normalisation (spectral norm or none), the loss (ns, hinge,
+# wgan-gp), conditioning (AC-GAN or none), width (16, 32, 64), EMA weights and Adam settings.
+# Usage: scripts/train_zoo.sh [ZOO_DIR] (default runs/zoo). Each run has a wall-clock budget in
+# minutes of this machine's 2 CPU cores: 68 in all, about 72 with start-up and the final figures.
+# On a GPU add --device cuda and expect far more steps in the same minutes. A run whose
+# checkpoints/latest.pt exists is skipped (runs of an older version of this list stay and are
+# learnt from too: start from an empty ZOO_DIR for exactly this list). Together with
+# runs/fmnist-cgan (the shipped run, README) this is what
+# `python -m train.detector --zoo runs/zoo runs/fmnist-cgan` learns from.
+#
+# Snapshots: the detector (train/detection/zoo.py) learns from every checkpoints/epoch_*.pt and
+# the final latest.pt of a run, and tests on the final ones; an epoch is 469 steps, so a budget
+# buys early and late snapshots only if it covers two epochs or more (the budgets below aim at
+# 2 for the slow runs: wgan-gp, width 64, and 4-6 for the others).
+#
+# Every run names its generator, loss and EMA, so a change of TrainConfig's defaults cannot
+# change the zoo. Spectral norm has only an off switch (--no-spectral-norm): the runs without it
+# say so, and the check below stops the script if spectral norm ever stops being the default.
 set -euo pipefail
 zoo=${1:-runs/zoo}
 python=${PYTHON:-python}
+$python -m train --help | grep -q -- --no-spectral-norm || {
+    echo "train_zoo.sh: python -m train no longer has --no-spectral-norm; the runs below assume" \
+         "spectral norm is on unless they say --no-spectral-norm" >&2; exit 1; }
 train() {  # train NAME MINUTES [flags...]
     local name=$1 minutes=$2
     shift 2
@@ -16,12 +34,33 @@ train() {  # train NAME MINUTES [flags...]
     $python -m train --run-dir "$zoo/$name" --device cpu --epochs 100 --max-minutes "$minutes" \
         --no-progress "$@"
 }
-# The equal-budget loss comparison: same architecture, same seed, same minutes.
-train convtranspose-ns 6 --seed 0
-train convtranspose-hinge 6 --seed 0 --loss hinge
-train convtranspose-wgan-gp 6 --seed 0 --loss wgan-gp --critic-steps 5
-# The other generator architectures, conditioning and EMA (other seeds, for variety).
-train upsample-ns 6 --seed 1 --generator upsample
-train mlp-ns 4 --seed 2 --generator mlp
-train convtranspose-ns-unconditional 5 --seed 3 --unconditional
-train convtranspose-ns-ema 5 --seed 4 --ema 0.999
+# Optimiser recipes. DCGAN: no spectral norm, Adam(0.5, 0.999) at 2e-4 (the project's first
+# recipe, train/gan/config.py DCGAN_RECIPE). SNGAN: spectral norm (the default), two time-scale
+# Adam(0, 0.9). WGAN-GP: the gradient penalty instead of spectral norm, 5 critic steps.
+dcgan=(--no-spectral-norm --lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999)
+sngan=(--lr-g 1e-4 --lr-d 4e-4 --beta1 0 --beta2 0.9)
+wgan=(--no-spectral-norm --lr-g 1e-4 --lr-d 1e-4 --beta1 0 --beta2 0.9 --critic-steps 5)
+
+# Runs named as in the earlier zoo (convtranspose-ns, -ns-ema, -ns-unconditional, -wgan-gp,
+# upsample-ns, mlp-ns) keep its settings and seeds, so an existing runs/zoo keeps them.
+# Transposed convs: the checkerboard of uneven overlap; each loss, conditioning, EMA.
+train convtranspose-ns 5 --seed 0 --generator convtranspose --loss ns --ema 0 "${dcgan[@]}"
+train convtranspose-ns-ema 5 --seed 4 --generator convtranspose --loss ns --ema 0.999 "${dcgan[@]}"
+train convtranspose-ns-unconditional 5 --seed 3 --generator convtranspose --loss ns --ema 0 \
+    --unconditional "${dcgan[@]}"
+train convtranspose-wgan-gp 6 --seed 0 --generator convtranspose --loss wgan-gp --ema 0 "${dcgan[@]}" \
+    --critic-steps 5
+train convtranspose-hinge-sn 4 --seed 5 --generator convtranspose --loss hinge --ema 0 "${sngan[@]}"
+# Nearest-neighbour up-sampling + 3x3 conv: copied 2x2 blocks, no checkerboard.
+train upsample-ns 5 --seed 1 --generator upsample --loss ns --ema 0 "${dcgan[@]}"
+train upsample-hinge 5 --seed 6 --generator upsample --loss hinge --ema 0.999 "${sngan[@]}"
+train upsample-wgan-gp-w16 5 --seed 7 --generator upsample --loss wgan-gp --ema 0 --width 16 "${wgan[@]}"
+# Bilinear up-sampling + 3x3 conv: a low-pass interpolation kernel.
+train bilinear-hinge 5 --seed 8 --generator bilinear --loss hinge --ema 0.999 "${sngan[@]}"
+train bilinear-ns-unconditional 4 --seed 9 --generator bilinear --loss ns --ema 0 --unconditional "${dcgan[@]}"
+# Sub-pixel convs (pixel shuffle): a period-2 pattern from four filters per 2x2 block.
+train pixelshuffle-hinge 5 --seed 10 --generator pixelshuffle --loss hinge --ema 0 "${sngan[@]}"
+train pixelshuffle-ns-w64 7 --seed 11 --generator pixelshuffle --loss ns --ema 0 --width 64 "${dcgan[@]}"
+# Fully connected: no spatial prior at all (pixel-level noise).
+train mlp-ns 4 --seed 2 --generator mlp --loss ns --ema 0 "${dcgan[@]}"
+train mlp-hinge 3 --seed 12 --generator mlp --loss hinge --ema 0.999 "${sngan[@]}"

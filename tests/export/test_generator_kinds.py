@@ -1,4 +1,5 @@
-"""--generator upsample|mlp end to end on the tiny data: train a few steps, export, parity."""
+"""Every --generator kind (train.gan.networks.GENERATORS) end to end on the tiny data: train a few
+steps, export, parity."""
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -9,6 +10,7 @@ from export.onnx_export import export_run
 from train.errors import CheckpointError
 from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
 from train.gan.config import TrainConfig
+from train.gan.networks import GENERATORS
 from train.gan.trainer import train
 from train.run.rundir import RunDir
 
@@ -19,7 +21,7 @@ def tiny_config(run_dir, data_dir, kind, **more):
     return TrainConfig(**{**options, **more})
 
 
-@pytest.mark.parametrize("kind", ["upsample", "mlp"])
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
 def test_generator_kind_trains_exports_and_matches_torch(kind, tmp_path, tiny_data_dir):
     run_dir = tmp_path / kind
     train(tiny_config(run_dir, tiny_data_dir, kind))

@@ -14,6 +14,7 @@ Modules, imports going down this list only:
     model.py        the networks: FingerprintCNN, RealDensity and the DetectorNet combining them
     augment.py      augmentations applied alike to real and generated training images
     calibration.py  pure numpy: the threshold, calibration curve and detection scores
+    sanity.py       the sanity battery: image sets with known answers (noise, flat, real, damaged real)
     config.py       DetectorConfig, the flags of `python -m train.detector`
 The command itself is train/detector.py.
 """

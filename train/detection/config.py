@@ -22,6 +22,15 @@ class DetectorConfig:
         "train without it, test on it; and the shipped --export model on the seed's test"))
     report: Path = field(default=Path("docs/detector.md"), metadata=_help(
         "with --evaluate: the report to write (figures and results JSON beside it)"))
+    sanity: bool = field(default=False, metadata=_help(
+        "instead of training or measuring, print the sanity battery (train/detection/sanity.py: noise, "
+        "flat and damaged real images with known answers) of each --sanity-models model; inference only"))
+    sanity_models: list[str] = field(default_factory=lambda: ["detector", "discriminator"], metadata=_help(
+        "with --sanity: the ONNX models to check, as python -m detector --model takes them (a name in "
+        "models/ or a path)", nargs="+"))
+    sanity_per_set: int = field(default=1000, metadata=_help(
+        "images in each set of the sanity battery (--sanity, and --evaluate's sanity section), made from "
+        "as many real test images"))
     generated_train: int = field(default=50_000, metadata=_help(
         "generated training images, shared equally by the training families"))
     generated_calibration: int = field(default=10_000, metadata=_help(

@@ -4,31 +4,45 @@ For each generator family: fit a detector on the other families (real images fro
 split only), then test it on the held-out family's final generators against the real test
 split, beside the GAN's own discriminator (models/discriminator.onnx) on the same images.
 Then the shipped detector (--export) on the seed's test (1k real + 1k from models/generator.onnx)
-and its calibration. Writes the report, a results JSON and figures (report.py).
+and its calibration, and the sanity battery (sanity.py) on it and on the discriminator. Writes the
+report, a results JSON and figures (report.py). `sanity_battery` alone is `--sanity`: inference only.
 """
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from detector import load_detector
+from detector.errors import ModelError
 from detector.scoring import sigmoid
 from train.data import load_fashion_mnist, real_sample
+from train.errors import EvaluationError
 from train.gan.sampling import generated_images
 
 from train.detection.calibration import average_precision, balanced_accuracy, false_positive_rate, reliability
 from train.detection.config import DetectorConfig
 from train.detection.fit import fit_detector, logits_of
 from train.detection.report import write_report
+from train.detection.sanity import BATTERY, PASS_FRACTION, run_battery
 from train.detection.zoo import families, sample_zoo, zoo_generators, ZooGenerator
 
 from detector.model import MODELS_DIR as MODELS  # the shipped discriminator and generator
 
 
+def onnx_scorer(model) -> Callable[[np.ndarray], np.ndarray]:
+    """A shipped model's real_logit as a function of uint8 images [N, 28, 28], through the runtime
+    package (one session for every call); `model` as `python -m detector --model` takes it."""
+    try:
+        session = load_detector(model).model
+    except ModelError as e:  # a missing or broken model is the user's input here (--sanity-models)
+        raise EvaluationError(str(e)) from e
+    return lambda images: session.logits(session.to_batch(images))
+
+
 def onnx_logits(model: Path, images: np.ndarray) -> np.ndarray:
     """A shipped model's real_logit for uint8 images [N, 28, 28], through the runtime package."""
-    session = load_detector(model).model
-    return session.logits(session.to_batch(images))
+    return onnx_scorer(model)(images)
 
 
 def scores(real: np.ndarray, generated: np.ndarray, ap_real: int) -> dict:
@@ -78,15 +92,38 @@ def calibration(config: DetectorConfig, generators: list[ZooGenerator], real: np
     return reliability(sigmoid(logits), is_real)
 
 
+def sanity(config: DetectorConfig, models: dict, real: np.ndarray) -> dict:
+    """The sanity battery on each of `models` (name -> model) at its shipped threshold (logit 0),
+    every set made from the first sanity_per_set images of `real`."""
+    real = real[:config.sanity_per_set]
+    return {"images_per_set": len(real), "threshold": 0.0, "pass_fraction": PASS_FRACTION, "seed": config.seed,
+            "sets": {name: {"expected": s.expected, "what": s.what} for name, s in BATTERY.items()},
+            "models": {name: {"model": str(model), "sets": run_battery(onnx_scorer(model), real, 0.0, config.seed)}
+                       for name, model in models.items()}}
+
+
+def shuffled_test(config: DetectorConfig):
+    """The real test split, and its images in the seeded order every measurement here draws from."""
+    test = load_fashion_mnist("test", config.data_dir)
+    return test, test.images.numpy()[np.random.default_rng(config.seed).permutation(len(test))]
+
+
+def sanity_battery(config: DetectorConfig) -> dict:
+    """`python -m train.detector --sanity`: the battery on each --sanity-models model."""
+    _, real = shuffled_test(config)
+    return sanity(config, {str(model): model for model in config.sanity_models}, real)
+
+
 def evaluate_detector(config: DetectorConfig) -> dict:
     started = time.perf_counter()
     generators = zoo_generators(config.zoo)
-    test = load_fashion_mnist("test", config.data_dir)
-    real = test.images.numpy()[np.random.default_rng(config.seed).permutation(len(test))]
+    test, real = shuffled_test(config)
     discriminator_real = onnx_logits(MODELS / "discriminator.onnx", real)
     results = {"held_out": {f: held_out(config, generators, f, real, discriminator_real) for f in families(generators)}}
     results["shipped"] = {"model": str(config.export), "real_test_fpr": false_positive_rate(onnx_logits(config.export, real), 0.0),
                           "seed_test": seed_test(config, test), "calibration": calibration(config, generators, real)}
+    # the discriminator by its name in models/ (what --model takes): no machine's path in the JSON
+    results["sanity"] = sanity(config, {"detector": config.export, "discriminator": "discriminator"}, real)
     results["zoo"] = {f: sorted(g.name for g in generators if g.family == f) for f in families(generators)}
     results["config"] = {k: str(v) for k, v in vars(config).items()}
     results["seconds"] = time.perf_counter() - started

@@ -1,5 +1,6 @@
 """Write what `python -m train.detector --evaluate` measured: docs/detector.md (tables from the
-results, nothing typed in by hand), docs/detector_results.json and two figures beside it."""
+results, nothing typed in by hand), docs/detector_results.json and two figures beside it; and the
+sanity battery's table, which `--sanity` prints too."""
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from train.detection.sanity import passed  # noqa: E402
 from train.run.atomic import write_text_atomic  # noqa: E402
 
 
@@ -65,6 +67,27 @@ def shipped_lines(shipped: dict) -> list[str]:
     return lines
 
 
+def sanity_cell(row: dict) -> str:
+    """A model's fraction of a set called real, marked pass/FAIL where the set is checked."""
+    return f"{row['called_real']:.3f}" + {True: " pass", False: " **FAIL**", None: ""}[row["passes"]]
+
+
+def sanity_table(sanity: dict) -> list[str]:
+    """The sanity battery (evaluate.sanity's dict) as a Markdown table: one row per set, one column
+    per model; the report and `python -m train.detector --sanity` print the same lines."""
+    models = sanity["models"]
+    lines = [f"Each set is {sanity['images_per_set']:,} images made from real test images (seed {sanity['seed']}); "
+             f"a checked set passes when at least {sanity['pass_fraction']:.0%} of its images get the expected "
+             f"label at the model's threshold (logit {sanity['threshold']:g}). Cells: the fraction called real.", "",
+             "| set | what | expected | " + " | ".join(f"{m}: called real" for m in models) + " |",
+             "|" + "---|" * (3 + len(models))]
+    for name, s in sanity["sets"].items():
+        cells = " | ".join(sanity_cell(models[m]["sets"][name]) for m in models)
+        lines.append(f"| {name} | {s['what']} | {s['expected'] or 'report only'} | {cells} |")
+    totals = " | ".join("**{} of {}**".format(*passed(models[m]["sets"])) for m in models)
+    return lines + [f"| checks passed | | | {totals} |"]
+
+
 def write_report(results: dict, report: Path) -> None:
     figures = report.parent / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -77,7 +100,9 @@ def write_report(results: dict, report: Path) -> None:
     body += held_out_table(results["held_out"])
     body += ["", "![held-out families](figures/detector_held_out.png)", "", "## The shipped detector", ""]
     body += shipped_lines(results["shipped"])
-    body += ["", "![reliability diagram](figures/detector_reliability.png)", "", "## The zoo", ""]
+    body += ["", "![reliability diagram](figures/detector_reliability.png)", "", "## The sanity battery", ""]
+    body += sanity_table(results["sanity"])
+    body += ["", "## The zoo", ""]
     body += [f"- **{family}**: {len(names)} generators ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''})"
              for family, names in results["zoo"].items()]
     body += ["", f"Measured in {results['seconds'] / 60:.0f} min; every figure above is in "

@@ -52,8 +52,8 @@ class TrainConfig:
     latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
     width: int = field(default=32, metadata=_help("base channel count of both networks"))
     generator: Literal[tuple(GENERATORS)] = field(default="upsample", metadata=_help(
-        "generator architecture (train/gan/networks.py): transposed convs, nearest upsampling + "
-        "3x3 convs, or fully connected layers"))
+        "generator architecture (train/gan/networks.py GENERATORS): transposed convs, nearest or "
+        "bilinear upsampling + 3x3 convs, sub-pixel convs (pixel shuffle), or fully connected layers"))
     spectral_norm: bool = field(default=True, metadata=_help(
         "spectral normalisation of every discriminator weight (Miyato et al. 2018)"))
     unconditional: bool = field(default=False, metadata=_help(

@@ -61,6 +61,38 @@ class UpsampleGenerator(Generator):
         self.up2 = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(width, 1, 3, 1, 1))
 
 
+class BilinearGenerator(Generator):
+    """Generator as above with bilinear upsampling then a 3x3 conv in place of each transposed
+    conv. Its fingerprint differs from both others: no uneven overlap (transposed conv's
+    checkerboard) and no 2x2 blocks of copied pixels (nearest's), but a fixed low-pass
+    interpolation kernel before each conv, so its images lack high frequencies in a pattern of
+    their own: softer edges and texture."""
+
+    def __init__(self, latent_dim: int = 64, num_classes: int = 10, width: int = 32):
+        super().__init__(latent_dim, num_classes, width)
+        bilinear = dict(scale_factor=2, mode="bilinear", align_corners=False)
+        self.up1 = nn.Sequential(nn.Upsample(**bilinear),                         # [N, 2w, 14, 14]
+                                 nn.Conv2d(2 * width, width, 3, 1, 1, bias=False))  # [N, w, 14, 14]
+        self.up2 = nn.Sequential(nn.Upsample(**bilinear),                         # [N, w, 28, 28]
+                                 nn.Conv2d(width, 1, 3, 1, 1))                     # [N, 1, 28, 28]
+
+
+class PixelShuffleGenerator(Generator):
+    """Generator as above with sub-pixel convolutions (Shi et al. 2016) in place of the
+    transposed convs: a 3x3 conv to 4x the channels, then nn.PixelShuffle(2) moves each group
+    of 4 channels into a 2x2 block of pixels. Its fingerprint: each of the four positions of
+    a 2x2 block has its own filter, so any mismatch between them is a period-2 pattern on the
+    pixel grid (a checkerboard made differently from transposed conv's overlap: no ICNR init
+    here, so it starts present and training must remove it)."""
+
+    def __init__(self, latent_dim: int = 64, num_classes: int = 10, width: int = 32):
+        super().__init__(latent_dim, num_classes, width)
+        self.up1 = nn.Sequential(nn.Conv2d(2 * width, 4 * width, 3, 1, 1, bias=False),  # [N, 4w, 7, 7]
+                                 nn.PixelShuffle(2))                                   # [N, w, 14, 14]
+        self.up2 = nn.Sequential(nn.Conv2d(width, 4, 3, 1, 1),                         # [N, 4, 14, 14]
+                                 nn.PixelShuffle(2))                                   # [N, 1, 28, 28]
+
+
 class MLPGenerator(nn.Module):
     """A fully connected generator (as in Goodfellow et al. 2014): no convolution, so no
     spatial prior; its images are noisier, and a detector must catch those too."""
@@ -83,7 +115,9 @@ class MLPGenerator(nn.Module):
 
 
 # --generator: the generator architectures a run can train (the discriminator is always the same).
-GENERATORS = {"convtranspose": Generator, "upsample": UpsampleGenerator, "mlp": MLPGenerator}
+# They differ in how they upsample, which is where generators leave most of their fingerprints.
+GENERATORS = {"convtranspose": Generator, "upsample": UpsampleGenerator, "bilinear": BilinearGenerator,
+              "pixelshuffle": PixelShuffleGenerator, "mlp": MLPGenerator}
 
 
 class Discriminator(nn.Module):

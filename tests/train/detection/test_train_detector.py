@@ -75,3 +75,7 @@ def test_evaluate_leaves_each_family_out_and_writes_the_report(fitted, tmp_path)
     assert text.startswith("# Detector\n\nHand-written intro.") and "old table" not in text
     assert "| mlp-ns |" in text and (report.parent / "figures" / "detector_reliability.png").is_file()
     assert set(results["shipped"]["seed_test"]) == {"detector", "discriminator"}
+    sanity = results["sanity"]
+    assert sanity["models"]["detector"]["model"] == str(fitted.export) and sanity["images_per_set"] == 200
+    assert set(sanity["models"]) == {"detector", "discriminator"}
+    assert "## The sanity battery" in text and "| uniform_noise | uniform noise" in text

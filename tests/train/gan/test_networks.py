@@ -1,9 +1,12 @@
+import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from torch import nn
 
 from train.gan.networks import (build_networks, ConditionalBatchNorm, Discriminator, Generator, GENERATORS,
     RealLogit)
+from train.run.onnx_file import to_onnx
 
 
 def seeded_networks(latent_dim=8, width=8, num_classes=10, seed=0):
@@ -102,3 +105,50 @@ def test_generator_kinds_differ_in_their_layers():
     assert nn.ConvTranspose2d in has["convtranspose"] and nn.ConvTranspose2d not in has["upsample"]
     assert nn.Upsample in has["upsample"]
     assert not {nn.Conv2d, nn.ConvTranspose2d} & has["mlp"]
+    assert nn.Upsample in has["bilinear"] and nn.ConvTranspose2d not in has["bilinear"]
+    assert nn.PixelShuffle in has["pixelshuffle"] and not {nn.Upsample, nn.ConvTranspose2d} & has["pixelshuffle"]
+
+
+@pytest.mark.parametrize("kind, mode", [("upsample", "nearest"), ("bilinear", "bilinear")])
+def test_upsampling_generators_interpolate_as_named(kind, mode):
+    """The first upsampling of a one-pixel impulse: nearest copies it into a 2x2 block of equal
+    values, bilinear spreads it into a 4x4 patch of unequal ones (the fingerprints differ)."""
+    upsample = build_networks(8, 8, generator=kind)[0].up1[0]
+    assert upsample.mode == mode
+    impulse = torch.zeros(1, 1, 7, 7)
+    impulse[0, 0, 3, 3] = 1.0
+    out = upsample(impulse)[0, 0]                                  # [14, 14]
+    assert out.shape == (14, 14)
+    touched = out[out > 0]
+    assert (len(touched), len(set(touched.tolist()))) == ((4, 1) if kind == "upsample" else (16, 3))
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_pixelshuffle_generator_fills_each_2x2_block_from_four_channels(batch):
+    """The last sub-pixel conv's 4 output channels become the 4 positions of every 2x2 block."""
+    generator = build_networks(8, 8, generator="pixelshuffle")[0]
+    conv, shuffle = generator.up2
+    assert (conv.out_channels, shuffle.upscale_factor) == (4, 2)
+    channels = torch.arange(4.0).view(1, 4, 1, 1).expand(batch, 4, 14, 14)
+    out = shuffle(channels)                                        # [batch, 1, 28, 28]
+    assert out.shape == (batch, 1, 28, 28)
+    assert out[0, 0, :2, :2].tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    assert torch.equal(out[:, :, 2:4, 6:8], out[:, :, :2, :2])
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_every_generator_kind_exports_to_onnx_with_a_dynamic_batch(kind, tmp_path):
+    """ONNX-exportable with the project's exporter; onnxruntime matches PyTorch at batch sizes
+    other than the traced one (python -m export relies on both)."""
+    torch.manual_seed(0)
+    generator = build_networks(8, 8, 10, generator=kind)[0].eval()
+    path = tmp_path / f"{kind}.onnx"
+    to_onnx(generator, (torch.randn(2, 8), torch.arange(2)), ["noise", "labels"], "image", path, {})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch in (1, 7):
+        noise, labels = torch.randn(batch, 8), torch.arange(batch) % 10
+        (images,) = session.run(None, {"noise": noise.numpy(), "labels": labels.numpy()})
+        with torch.no_grad():
+            expected = generator(noise, labels).numpy()
+        assert images.shape == (batch, 1, 28, 28)
+        np.testing.assert_allclose(images, expected, atol=1e-5)
