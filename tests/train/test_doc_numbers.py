@@ -199,3 +199,17 @@ def test_the_number_test_fails_on_a_drifted_figure_of_the_real_docs(tmp_path):
     results.write_text(json.dumps(data))
     stale, _ = refresh(tmp_path, write=False)
     assert {(s.document, s.measured) for s in stale} == {("README.md", "3.1"), ("docs/detector.md", "3.12")}
+
+
+def test_a_new_eval_json_reaches_the_readme_the_model_card_and_the_notes(tmp_path):
+    """docs/eval.json is the shipped run's `python -m train.evaluate` output: replacing it
+    makes the Inception FID stale wherever it is cited, and --write brings every copy in line."""
+    evaluation = copy_docs(tmp_path) / "docs" / "eval.json"
+    data = json.loads(evaluation.read_text())
+    data["fid"]["fid"] = 21.37
+    evaluation.write_text(json.dumps(data))
+    stale, _ = refresh(tmp_path, write=False)
+    assert {(s.document, s.measured) for s in stale if s.key == "fid.fid"} == \
+        {("README.md", "21.4"), ("models/README.md", "21.4"), ("docs/gan_notes.md", "21.4")}
+    refresh(tmp_path, write=True)
+    assert refresh(tmp_path, write=False)[0] == []
