@@ -178,18 +178,38 @@ def test_the_repository_docs_agree_with_their_json_files():
                                 f"{s.written!r}, measured {s.measured!r}" for s in stale)
 
 
+def copy_docs(root):
+    """A copy of the repository's checked docs and of every JSON file their spans cite."""
+    repo = doc_numbers.REPO
+    cited = {span.source for doc in documents(repo)
+             for span in parse_spans(doc.read_text(), doc.relative_to(repo).as_posix())}
+    for path in documents(repo) + [repo / source for source in sorted(cited)]:
+        copy = root / path.relative_to(repo)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(path.read_text())
+    return root
+
+
 def test_the_number_test_fails_on_a_drifted_figure_of_the_real_docs(tmp_path):
     """A copy of the repository's docs and JSON files, one measured figure changed: the check
     names every span citing it."""
-    repo = doc_numbers.REPO
-    for path in documents(repo) + [repo / "docs" / "detector_results.json", repo / "models" / "export.json",
-                                   repo / "detector" / "web" / "package.json"]:
-        copy = tmp_path / path.relative_to(repo)
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_text(path.read_text())
-    results = tmp_path / "docs" / "detector_results.json"
+    results = copy_docs(tmp_path) / "docs" / "detector_results.json"
     data = json.loads(results.read_text())
     data["shipped"]["real_test_fpr"] = 0.0312
     results.write_text(json.dumps(data))
     stale, _ = refresh(tmp_path, write=False)
     assert {(s.document, s.measured) for s in stale} == {("README.md", "3.1"), ("docs/detector.md", "3.12")}
+
+
+def test_a_new_eval_json_reaches_the_readme_the_model_card_and_the_notes(tmp_path):
+    """docs/eval.json is the shipped run's `python -m train.evaluate` output: replacing it
+    makes the Inception FID stale wherever it is cited, and --write brings every copy in line."""
+    evaluation = copy_docs(tmp_path) / "docs" / "eval.json"
+    data = json.loads(evaluation.read_text())
+    data["fid"]["fid"] = 21.37
+    evaluation.write_text(json.dumps(data))
+    stale, _ = refresh(tmp_path, write=False)
+    assert {(s.document, s.measured) for s in stale if s.key == "fid.fid"} == \
+        {("README.md", "21.4"), ("models/README.md", "21.4"), ("docs/gan_notes.md", "21.4")}
+    refresh(tmp_path, write=True)
+    assert refresh(tmp_path, write=False)[0] == []

@@ -22,9 +22,9 @@ def make_ema(generator: nn.Module) -> nn.Module:
 def warmed_up_decay(decay: float, step: int) -> float:
     """The decay to use after `step` updates: min(decay, (1 + step) / (10 + step)). A fixed 0.999
     from step 0 leaves 0.999^2261 = 10 % of the *random initial* weights in the average after
-    2,261 steps (we measured 2.5x the raw generator's domain FID there); the warm-up averages
-    roughly the last tenth of training early on, and the full window later (as TensorFlow's
-    ExponentialMovingAverage with num_updates)."""
+    2,261 steps (bench/ema.py compares the raw and the averaged generator's domain FID per
+    checkpoint); the warm-up averages roughly the last tenth of training early on, and the full
+    window later (as TensorFlow's ExponentialMovingAverage with num_updates)."""
     return min(decay, (1 + step) / (10 + step))
 
 

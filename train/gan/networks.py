@@ -13,9 +13,9 @@ from torch import nn
 class ConditionalBatchNorm(nn.Module):
     """BatchNorm whose scale and shift are chosen by the class label (as in SNGAN/BigGAN).
 
-    Conditioning the normalisation, rather than concatenating a label to the noise, keeps
-    the noise the generator's only input: concatenated labels made our small generator
-    ignore its noise and draw one image per class.
+    A design reason, not a measurement: conditioning the normalisation, rather than
+    concatenating a label to the noise, lets the label act on every layer it normalises and
+    keeps the noise the generator's only input vector.
     """
 
     def __init__(self, num_features: int, num_classes: int, dims: int = 2):
