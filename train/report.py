@@ -214,14 +214,26 @@ def published_table(published: dict) -> list[str]:
     return [f"### {title}", "", *table(["model", "FID", "source"], rows), "", *notes, "", caveat, ""]
 
 
+LUCIC_PROTOCOL = 10_000  # generated (balanced classes) and real test images, as Lucic et al. 2018
+
+
+def protocol_note(fid: dict) -> str:
+    """Whether the FID was measured as the published figures below were."""
+    if fid["n_generated"] == fid["n_real"] == LUCIC_PROTOCOL and fid.get("real_split") == "test":
+        return ("Measured on the published protocol (Lucic et al. 2018): 10,000 generated images, "
+                "1,000 per class, against the 10,000 test images, so it can be set beside the table "
+                "below.")
+    return ("Not the published protocol (10,000 generated vs the 10,000 test images): FID grows "
+            "when fewer samples are used, so compare it only with figures of the same sizes.")
+
+
 def fid_section(evaluation: dict, published: dict) -> list[str]:
     fid = evaluation["fid"]
     out = ["## FID", ""]
     if "fid" in fid:
         out += table(["metric", "value", "generated", "real (test split)"],
                      [["Inception FID", f"{fid['fid']:.2f}", fid["n_generated"], fid["n_real"]]])
-        out += ["", f"Features: {fid['features']}. FID grows when fewer samples are used; "
-                    "compare only numbers with the same sample sizes."]
+        out += ["", f"Features: {fid['features']}. {protocol_note(fid)}"]
     else:
         out += [f"Not computed: {fid['skipped']}."]
     return out + [""] + published_table(published)

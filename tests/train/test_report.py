@@ -7,6 +7,7 @@ import pytest
 
 from train.errors import ReportError
 from train.evaluate import evaluate_run, EvaluateConfig
+from train import report
 from train.report import epoch_means, main, PUBLISHED_FID, ReportConfig, write_report
 
 
@@ -131,3 +132,12 @@ def test_a_last_row_cut_short_by_a_kill_is_left_out_of_the_report(run):
         f.write('{"step": 5, "epoch": 2, "loss_d": 0.')
     text = write_report(ReportConfig(run_dir=run)).read_text()
     assert "4 logged steps" in text
+
+
+@pytest.mark.parametrize("n_generated, n_real, split, published", [
+    (10_000, 10_000, "test", True), (2_000, 10_000, "test", False), (10_000, 2_000, "test", False),
+    (10_000, 10_000, "train", False)])
+def test_protocol_note_says_whether_the_fid_is_comparable_with_published_ones(n_generated, n_real,
+                                                                              split, published):
+    note = report.protocol_note({"n_generated": n_generated, "n_real": n_real, "real_split": split})
+    assert note.startswith("Measured on the published protocol") == published
