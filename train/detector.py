@@ -1,5 +1,6 @@
-"""`python -m train.detector`: fit and export the detector, with --evaluate measure it, or with
---sanity print its sanity battery (and the discriminator's)."""
+"""`python -m train.detector`: fit and export the detector, with --evaluate measure it, with
+--sanity print its sanity battery (and the discriminator's), or with --shipped measure the shipped
+models as they are now into docs/detector_shipped.json."""
 import sys
 
 from train.command import run_command
@@ -7,12 +8,24 @@ from train.detection.config import DetectorConfig
 from train.errors import TrainError
 
 
-def act(config: DetectorConfig) -> dict:
+def refuse_combinations(config: DetectorConfig) -> None:
+    """--evaluate, --sanity and --shipped are each a run of its own."""
     if config.sanity and config.evaluate:
         raise TrainError("--sanity and --evaluate are separate runs (--evaluate includes the battery)")
+    if config.shipped and (config.evaluate or config.sanity):
+        other = "--evaluate" if config.evaluate else "--sanity"
+        raise TrainError(f"--shipped and {other} are separate runs (--shipped measures the shipped models alone, "
+                         "the sanity battery included)")
+
+
+def act(config: DetectorConfig) -> dict:
+    refuse_combinations(config)
     if config.sanity:
         from train.detection.evaluate import sanity_battery
         return sanity_battery(config)
+    if config.shipped:
+        from train.detection.shipped import measure_shipped
+        return measure_shipped(config)
     if config.evaluate:
         from train.detection.evaluate import evaluate_detector
         return evaluate_detector(config)
@@ -20,10 +33,21 @@ def act(config: DetectorConfig) -> dict:
     return train_and_export(config)
 
 
+def describe_shipped(config: DetectorConfig, result: dict) -> str:
+    """One line: the file written, both models' seed's test, the detector's real FPR, the battery's counts."""
+    seed, battery = result["seed_test"], result["sanity"]["models"]
+    return (f"wrote {config.shipped_json}: seed's test balanced accuracy "
+            + ", ".join(f"{name} {scores['balanced_accuracy']:.3f}" for name, scores in seed.items())
+            + f"; detector real test FPR {result['real_test_fpr']:.4f}; sanity checks passed "
+            + ", ".join(f"{name} {b['passed']} of {b['checked']}" for name, b in battery.items()))
+
+
 def describe(config: DetectorConfig, result: dict) -> str:
     if config.sanity:
         from train.detection.report import sanity_table
         return "\n".join(sanity_table(result))
+    if config.shipped:
+        return describe_shipped(config, result)
     if config.evaluate:
         return f"wrote {config.report}: " + "; ".join(
             f"{f} balanced accuracy {r['balanced_accuracy']:.3f}" for f, r in result["held_out"].items())
@@ -33,8 +57,8 @@ def describe(config: DetectorConfig, result: dict) -> str:
 
 def main(argv=None) -> int:
     return run_command(DetectorConfig, argv, module="train.detector", action=act, describe=describe,
-                       description="Train (or with --evaluate, measure; with --sanity, check) the real-vs-generated "
-                       "detector.")
+                       description="Train (or with --evaluate, measure; with --sanity, check; with --shipped, "
+                       "measure the shipped models) the real-vs-generated detector.")
 
 
 if __name__ == "__main__":

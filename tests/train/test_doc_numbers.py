@@ -195,10 +195,32 @@ def test_the_number_test_fails_on_a_drifted_figure_of_the_real_docs(tmp_path):
     names every span citing it."""
     results = copy_docs(tmp_path) / "docs" / "detector_results.json"
     data = json.loads(results.read_text())
-    data["shipped"]["real_test_fpr"] = 0.0312
+    data["held_out"]["upsample-ns"]["balanced_accuracy"] = 0.7312
     results.write_text(json.dumps(data))
     stale, _ = refresh(tmp_path, write=False)
-    assert {(s.document, s.measured) for s in stale} == {("README.md", "3.1"), ("docs/detector.md", "3.12")}
+    assert {(s.document, s.measured) for s in stale} == {
+        ("README.md", "0.73"), ("models/README.md", "0.73"), ("docs/gan_notes.md", "0.73"), ("docs/detector.md", "0.731")}
+
+
+def test_a_new_detector_shipped_json_reaches_every_doc_citing_the_shipped_models(tmp_path):
+    """docs/detector_shipped.json is `python -m train.detector --shipped`'s output: after a new
+    generator is shipped, rerunning it makes the seed's test, the real test FPR and the sanity
+    battery stale wherever they are cited, and --write brings every copy in line."""
+    shipped = copy_docs(tmp_path) / "docs" / "detector_shipped.json"
+    data = json.loads(shipped.read_text())
+    data["seed_test"]["detector"]["balanced_accuracy"] = 0.9312
+    data["real_test_fpr"] = 0.0312
+    data["sanity"]["models"]["detector"]["passed"] = 5
+    shipped.write_text(json.dumps(data))
+    stale = {(s.document, s.key, s.measured) for s in refresh(tmp_path, write=False)[0]}
+    assert stale == {("README.md", "seed_test.detector.balanced_accuracy", "0.93"),
+                     ("models/README.md", "seed_test.detector.balanced_accuracy", "0.931"),
+                     ("docs/gan_notes.md", "seed_test.detector.balanced_accuracy", "0.931"),
+                     ("docs/detector.md", "seed_test.detector.balanced_accuracy", "0.931"),
+                     ("README.md", "real_test_fpr", "3.1"), ("docs/detector.md", "real_test_fpr", "3.12"),
+                     ("README.md", "sanity.models.detector.passed", "5")}
+    refresh(tmp_path, write=True)
+    assert refresh(tmp_path, write=False)[0] == []
 
 
 def test_a_new_eval_json_reaches_the_readme_the_model_card_and_the_notes(tmp_path):

@@ -3,9 +3,11 @@
     scripts/train_zoo.sh                          # the generator zoo (runs/zoo)
     python -m train.detector                      # fit on every family, write models/detector.onnx
     python -m train.detector --evaluate           # leave-one-family-out, writes docs/detector.md
+    python -m train.detector --shipped            # the shipped models now, docs/detector_shipped.json
 
 Modules, imports going down this list only:
     train_detector.py  fit on every family of the zoo and ship it (`python -m train.detector`)
+    shipped.py      the shipped models as they are, inference only (`python -m train.detector --shipped`)
     evaluate.py     leave-one-family-out measurement (`python -m train.detector --evaluate`)
     report.py       docs/detector.md, docs/detector_results.json and figures from those results
     export.py       the fitted detector as a checkpoint and models/detector.onnx (+ metadata)

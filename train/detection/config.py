@@ -28,9 +28,15 @@ class DetectorConfig:
     sanity_models: list[str] = field(default_factory=lambda: ["detector", "discriminator"], metadata=_help(
         "with --sanity: the ONNX models to check, as python -m detector --model takes them (a name in "
         "models/ or a path)", nargs="+"))
+    shipped: bool = field(default=False, metadata=_help(
+        "instead of training or measuring the zoo, measure the shipped models as they are now (--export, "
+        "models/discriminator.onnx and models/generator.onnx): their hashes, the seed's test, the detector's "
+        "real test FPR and the sanity battery, into --shipped-json; inference only"))
+    shipped_json: Path = field(default=Path("docs/detector_shipped.json"), metadata=_help(
+        "with --shipped: the JSON file to write (the docs cite its figures)"))
     sanity_per_set: int = field(default=1000, metadata=_help(
-        "images in each set of the sanity battery (--sanity, and --evaluate's sanity section), made from "
-        "as many real test images"))
+        "images in each set of the sanity battery (--sanity, and the sanity section of --evaluate and "
+        "--shipped), made from as many real test images"))
     generated_train: int = field(default=50_000, metadata=_help(
         "generated training images, shared equally by the training families"))
     generated_calibration: int = field(default=10_000, metadata=_help(

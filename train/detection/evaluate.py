@@ -5,7 +5,8 @@ split only), then test it on the held-out family's final generators against the 
 split, beside the GAN's own discriminator (models/discriminator.onnx) on the same images.
 Then the shipped detector (--export) on the seed's test (1k real + 1k from models/generator.onnx)
 and its calibration, and the sanity battery (sanity.py) on it and on the discriminator. Writes the
-report, a results JSON and figures (report.py). `sanity_battery` alone is `--sanity`: inference only.
+report, a results JSON and figures (report.py). `sanity_battery` alone is `--sanity`: inference only;
+shipped.py reuses the shipped models' part for `--shipped`.
 """
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from train.detection.calibration import average_precision, balanced_accuracy, fa
 from train.detection.config import DetectorConfig
 from train.detection.fit import fit_detector, logits_of
 from train.detection.report import write_report
-from train.detection.sanity import BATTERY, PASS_FRACTION, run_battery
+from train.detection.sanity import BATTERY, PASS_FRACTION, passed, run_battery
 from train.detection.zoo import families, sample_zoo, zoo_generators, ZooGenerator
 
 from detector.model import MODELS_DIR as MODELS  # the shipped discriminator and generator
@@ -92,14 +93,40 @@ def calibration(config: DetectorConfig, generators: list[ZooGenerator], real: np
     return reliability(sigmoid(logits), is_real)
 
 
+def model_battery(config: DetectorConfig, model, real: np.ndarray) -> dict:
+    """One model's battery at logit 0: each set's row, and how many of the checked sets it passed
+    (kept beside the rows so the docs can cite the count)."""
+    rows = run_battery(onnx_scorer(model), real, 0.0, config.seed)
+    sets_passed, checked = passed(rows)
+    return {"model": str(model), "sets": rows, "passed": sets_passed, "checked": checked}
+
+
 def sanity(config: DetectorConfig, models: dict, real: np.ndarray) -> dict:
     """The sanity battery on each of `models` (name -> model) at its shipped threshold (logit 0),
     every set made from the first sanity_per_set images of `real`."""
     real = real[:config.sanity_per_set]
     return {"images_per_set": len(real), "threshold": 0.0, "pass_fraction": PASS_FRACTION, "seed": config.seed,
             "sets": {name: {"expected": s.expected, "what": s.what} for name, s in BATTERY.items()},
-            "models": {name: {"model": str(model), "sets": run_battery(onnx_scorer(model), real, 0.0, config.seed)}
-                       for name, model in models.items()}}
+            "models": {name: model_battery(config, model, real) for name, model in models.items()}}
+
+
+def shipped_models(config: DetectorConfig) -> dict:
+    """The shipped models the sanity battery checks: --export, and the discriminator by its name
+    in models/ (what --model takes), so that no machine's path lands in the JSON."""
+    return {"detector": config.export, "discriminator": "discriminator"}
+
+
+def shipped_files(config: DetectorConfig) -> dict:
+    """The model files the shipped figures measure: --export, and models/' discriminator and generator."""
+    return {"detector": Path(config.export), "discriminator": MODELS / "discriminator.onnx",
+            "generator": MODELS / "generator.onnx"}
+
+
+def shipped_scores(config: DetectorConfig, test, real: np.ndarray) -> dict:
+    """The shipped detector's real FPR at logit 0 over the whole test split (`real`), and the
+    seed's test of both shipped models."""
+    return {"real_test_fpr": false_positive_rate(onnx_logits(config.export, real), 0.0),
+            "seed_test": seed_test(config, test)}
 
 
 def shuffled_test(config: DetectorConfig):
@@ -120,10 +147,9 @@ def evaluate_detector(config: DetectorConfig) -> dict:
     test, real = shuffled_test(config)
     discriminator_real = onnx_logits(MODELS / "discriminator.onnx", real)
     results = {"held_out": {f: held_out(config, generators, f, real, discriminator_real) for f in families(generators)}}
-    results["shipped"] = {"model": str(config.export), "real_test_fpr": false_positive_rate(onnx_logits(config.export, real), 0.0),
-                          "seed_test": seed_test(config, test), "calibration": calibration(config, generators, real)}
-    # the discriminator by its name in models/ (what --model takes): no machine's path in the JSON
-    results["sanity"] = sanity(config, {"detector": config.export, "discriminator": "discriminator"}, real)
+    results["shipped"] = {"model": str(config.export), **shipped_scores(config, test, real),
+                          "calibration": calibration(config, generators, real)}
+    results["sanity"] = sanity(config, shipped_models(config), real)
     results["zoo"] = {f: sorted(g.name for g in generators if g.family == f) for f in families(generators)}
     results["config"] = {k: str(v) for k, v in vars(config).items()}
     results["seconds"] = time.perf_counter() - started

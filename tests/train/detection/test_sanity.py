@@ -207,6 +207,8 @@ def test_sanity_section_has_every_set_for_every_model_and_is_json(shipped_sanity
     for model in ("detector", "discriminator"):
         rows = shipped_sanity["models"][model]["sets"]
         assert list(rows) == list(BATTERY) and all(row["images"] == 12 for row in rows.values())
+        counts = shipped_sanity["models"][model]["passed"], shipped_sanity["models"][model]["checked"]
+        assert counts == passed(rows) and counts[1] == 6  # the count the docs cite
 
 
 def test_sanity_table_has_a_row_per_set_and_the_totals(shipped_sanity):
