@@ -1,4 +1,4 @@
-"""The sanity battery (issue 12): image sets whose right answer is known, and a detector's score on them.
+"""The sanity battery: image sets whose right answer is known, and a detector's score on them.
 
 A detector trained only on the fingerprints of some GANs can learn "real" as "whatever is not one
 of these GANs" and then call pure noise real. These sets ask the questions any person answers at
@@ -31,7 +31,7 @@ GENERATED, REAL = "generated", "real"
 PASS_FRACTION = 0.95
 GAUSSIAN_SD = 64.0  # grey levels: Gaussian-noise images spread over most of 0..255
 ADDED_NOISE_SD = 12.0  # grey levels (~5 % of the range): visible grain on a real image
-SPECKLE_FRACTION = 0.15  # pixels set to black or white at random, the issue's 15 %
+SPECKLE_FRACTION = 0.15  # pixels set to black or white at random
 BLUR_RADIUS = 1.0  # Pillow's GaussianBlur radius (its standard deviation), in pixels
 
 
