@@ -14,13 +14,14 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
 
 from train.command import run_command
 from train.errors import ReportError, TrainError
+from train.gan.config import as_flags, TrainConfig
 from train.run.atomic import write_text_atomic
 from train.run.metrics_log import domain_rows, read_rows, STATISTICS, step_rows
 from train.run.rundir import DEFAULT_RUN_DIR, RunDir
@@ -275,11 +276,22 @@ def evaluate_command(evaluation: dict) -> str:
     return " ".join(["python -m train.evaluate", *flags])
 
 
+# Fields that say where a run's files were on its machine, not how it trained.
+MACHINE_FIELDS = ("data_dir", "domain_fid_classifier", "progress", "resume")
+
+
+def train_command(config: dict) -> str:
+    """`python -m train` with the flags whose values differ from today's defaults."""
+    saved, defaults = TrainConfig.from_json(config), TrainConfig()
+    changed = {f.name: getattr(saved, f.name) for f in fields(TrainConfig)
+               if f.name not in MACHINE_FIELDS and getattr(saved, f.name) != getattr(defaults, f.name)}
+    return " ".join(["python -m train", *as_flags(changed)])
+
+
 def commands(inputs: ReportInputs, report_command: str) -> list[str]:
     """The commands that wrote the inputs, in order, as far as the inputs record them."""
-    config, run_dir = inputs.config, inputs.config.get("run_dir", "RUN_DIR")
-    out = [f"python -m train --run-dir {run_dir} --epochs {config.get('epochs')} "
-           f"--seed {config.get('seed')}      # other settings: the table below"]
+    run_dir = inputs.config.get("run_dir", "RUN_DIR")
+    out = [train_command(inputs.config)]
     backfilled = [r["epoch"] for r in domain_rows(inputs.rows) if "domain_fid_from" in r]
     if backfilled:
         out.append(f"python -m train.domain_fid --run-dir {run_dir} --every {math.gcd(*backfilled)}")
