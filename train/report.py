@@ -23,7 +23,7 @@ from train.command import run_command
 from train.errors import ReportError, TrainError
 from train.gan.config import as_flags, TrainConfig
 from train.run.atomic import write_text_atomic
-from train.run.metrics_log import domain_rows, read_rows, STATISTICS, step_rows
+from train.run.metrics_log import domain_rows, read_rows, STATISTICS, step_rows, training_minutes
 from train.run.rundir import DEFAULT_RUN_DIR, RunDir
 
 PUBLISHED_FID = Path(__file__).resolve().parent.parent / "docs" / "published_fid.json"
@@ -129,18 +129,19 @@ def training_section(config: dict, rows: list) -> list[str]:
                   "", "![loss curves](loss_curves.png)", ""]
 
 
-def domain_history_section(rows: list) -> list[str]:
-    """The domain FID logged during training (train/gan/monitor.py), when metrics.jsonl has it."""
-    logged = domain_rows(rows)
+def domain_history_section(rows: list, batch_size: int) -> list[str]:
+    """The domain FID logged during training (train/gan/monitor.py), when metrics.jsonl has it,
+    against the training minutes spent to reach it."""
+    logged, minutes = domain_rows(rows), training_minutes(rows, batch_size)
     out = ["## Domain FID during training", ""]
     if not logged:
         return out + ["metrics.jsonl has no `domain_fid` rows (training logs one every "
                       "`--domain-fid-every` epochs when the classifier is there; "
                       "`python -m train.domain_fid --run-dir RUN_DIR` adds them from the epoch "
                       "checkpoints).", ""]
-    out += table(["epoch", "step", "domain FID", "generated images"],
-                 [[r["epoch"], r["step"], round(r["domain_fid"], 3), r["domain_fid_samples"]]
-                  for r in logged])
+    out += table(["epoch", "step", "training minutes", "domain FID", "generated images"],
+                 [[r["epoch"], r["step"], round(minutes.get(r["step"], math.nan), 1),
+                   round(r["domain_fid"], 3), r["domain_fid_samples"]] for r in logged])
     backfilled = sorted({r["epoch"] for r in logged if "domain_fid_from" in r})
     epochs = (f"{backfilled[0]}–{backfilled[-1]}" if len(backfilled) > 2 and backfilled == list(
         range(backfilled[0], backfilled[-1] + 1)) else ", ".join(map(str, backfilled)))
@@ -308,7 +309,8 @@ def render(inputs: ReportInputs, report_command: str = "python -m train.report")
             f"{evaluation['device']}. Every number below is read from the run's config.json, "
             "metrics.jsonl and eval.json, written by:", "", "```",
             *commands(inputs, report_command), "```", ""]
-    body = (training_section(inputs.config, inputs.rows) + domain_history_section(inputs.rows)
+    batch_size = inputs.config.get("batch_size", TrainConfig.batch_size)
+    body = (training_section(inputs.config, inputs.rows) + domain_history_section(inputs.rows, batch_size)
             + figures_section(inputs.sample_grids) + discriminator_section(evaluation)
             + fid_section(evaluation, inputs.published) + domain_section(evaluation))
     return "\n".join(head + body)

@@ -8,6 +8,7 @@ import pytest
 from train.errors import ReportError
 from train.evaluate import evaluate_run, EvaluateConfig
 from train import report
+from train.run import metrics_log
 from train.report import epoch_means, main, PUBLISHED_FID, ReportConfig, write_report
 
 
@@ -66,7 +67,9 @@ def test_domain_fid_rows_are_shown_and_kept_out_of_the_epoch_means(run):
         f.write(json.dumps({"step": 4, "epoch": 1, "domain_fid": 12.3456, "domain_fid_samples": 50,
                             "domain_fid_seconds": 0.1}) + "\n")
     text = write_report(ReportConfig(run_dir=run)).read_text()
-    assert "| 1 | 4 | 12.346 | 50 |" in text
+    batch_size = json.loads((run / "config.json").read_text())["batch_size"]
+    minutes = metrics_log.training_minutes(metrics_log.read_rows(run / "metrics.jsonl"), batch_size)[4]
+    assert f"| 1 | 4 | {round(minutes, 1)} | 12.346 | 50 |" in text
     assert "4 logged steps" in text  # the domain row is not a training step
     assert "computed after training" not in text
 

@@ -57,6 +57,17 @@ def step_rows(rows: list) -> list:
     return [r for r in rows if "loss_d" in r]
 
 
+def training_minutes(rows: list, batch_size: int) -> dict:
+    """{step: minutes of optimisation steps up to and including it}, from each logged step's
+    images/s (steps only: measuring, saving and drawing between epochs are not counted; with
+    --log-every N the unlogged steps are counted at the speed of the next logged one)."""
+    minutes, total, previous = {}, 0.0, 0
+    for row in step_rows(rows):
+        total += (row["step"] - previous) * batch_size / row["images_per_s"] / 60
+        minutes[row["step"]], previous = total, row["step"]
+    return minutes
+
+
 def _line(row: dict) -> str:
     return json.dumps(row) + "\n"
 

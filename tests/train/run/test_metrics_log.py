@@ -46,3 +46,15 @@ def test_a_missing_file_has_no_rows(tmp_path):
 
 def test_tensorboard_logs_the_step_statistics_but_the_class_accuracy():
     assert set(tensorboard_log.SCALARS) == set(metrics_log.STATISTICS) - {"class_accuracy"}
+
+
+@pytest.mark.parametrize("rows, minutes", [
+    ([], {}),
+    ([{"step": 1, "loss_d": 0, "images_per_s": 1.0}, {"step": 2, "loss_d": 0, "images_per_s": 0.5}],
+     {1: 1.0, 2: 3.0}),
+    ([{"step": 3, "loss_d": 0, "images_per_s": 1.0}], {3: 3.0}),  # --log-every 3: 3 steps at that speed
+    ([{"step": 1, "loss_d": 0, "images_per_s": 1.0}, {"step": 1, "epoch": 1, "domain_fid": 5.0}],
+     {1: 1.0})])
+def test_training_minutes_adds_up_each_step_at_its_speed(rows, minutes):
+    """A batch of 60 images at 1 image/s is one minute."""
+    assert metrics_log.training_minutes(rows, batch_size=60) == pytest.approx(minutes)
