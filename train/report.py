@@ -140,7 +140,7 @@ def domain_history_section(rows: list, batch_size: int) -> list[str]:
                       "`python -m train.domain_fid --run-dir RUN_DIR` adds them from the epoch "
                       "checkpoints).", ""]
     out += table(["epoch", "step", "training minutes", "domain FID", "generated images"],
-                 [[r["epoch"], r["step"], round(minutes.get(r["step"], math.nan), 1),
+                 [[r["epoch"], r["step"], f"{minutes[r['step']]:.1f}" if r["step"] in minutes else None,
                    round(r["domain_fid"], 3), r["domain_fid_samples"]] for r in logged])
     backfilled = sorted({r["epoch"] for r in logged if "domain_fid_from" in r})
     epochs = (f"{backfilled[0]}–{backfilled[-1]}" if len(backfilled) > 2 and backfilled == list(

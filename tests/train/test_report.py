@@ -69,7 +69,7 @@ def test_domain_fid_rows_are_shown_and_kept_out_of_the_epoch_means(run):
     text = write_report(ReportConfig(run_dir=run)).read_text()
     batch_size = json.loads((run / "config.json").read_text())["batch_size"]
     minutes = metrics_log.training_minutes(metrics_log.read_rows(run / "metrics.jsonl"), batch_size)[4]
-    assert f"| 1 | 4 | {round(minutes, 1)} | 12.346 | 50 |" in text
+    assert f"| 1 | 4 | {minutes:.1f} | 12.346 | 50 |" in text
     assert "4 logged steps" in text  # the domain row is not a training step
     assert "computed after training" not in text
 
