@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--study", choices=sorted(STUDIES), default="recipe")
     parser.add_argument("--minutes", type=float, default=4.0, help="CPU minutes of each row")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per row and seed")
+    parser.add_argument("--rows", nargs="+", help="only these rows of the study (default: all)")
     parser.add_argument("--inception-samples", type=int, default=0,
                         help="generated images for each row's Inception FID (0 skips it)")
     parser.add_argument("--out", type=Path, default=REPO / "runs/ablation", help="folder for the runs")
@@ -120,7 +121,10 @@ def main() -> None:
         results = json.loads(args.json.read_text())["rows"]
         return write_doc_table(args.doc, args.study, args.json, results)
     torch.set_num_threads(usable_cpus())
-    rows = {name: row_config(values) for name, values in STUDIES[args.study]().items()}
+    rows = {name: row_config(values) for name, values in STUDIES[args.study]().items()
+            if not args.rows or name in args.rows}
+    if args.rows and len(rows) != len(args.rows):
+        parser.error(f"--rows: the {args.study} study has rows {list(STUDIES[args.study]())}")
     rates = side_by_side_rates(torch.device("cpu"), {n: TrainConfig(**v) for n, v in rows.items()},
                                steps=30, warmup=5, rounds=3)
     results, out = [], args.out / args.study
