@@ -14,7 +14,8 @@ side (bench/train_speed.py), then each run trains `minutes x images/s / batch` s
 measured by `python -m train.evaluate`: the domain FID, precision and recall of 10,000 generated
 images in the FashionMNIST classifier's features, and with --inception-samples N the Inception
 FID of N generated images against the 10,000 test images (~0.1-0.2 s per image on this CPU).
-With --doc, the table goes into that Markdown file between `<!-- ablation STUDY -->` and
+With --doc, the table goes into that Markdown file between `<!-- ablation STUDY -->` (or
+--doc-marker's name) and
 `<!-- /ablation -->`, each figure a span citing the JSON (`python -m train.doc_numbers` checks them).
 """
 import argparse
@@ -37,7 +38,7 @@ def recipe_rows() -> dict:
     """{row name: TrainConfig values}: the old default, each change alone, all together."""
     together = {k: v for change in RECIPE_CHANGES.values() for k, v in change.items()}
     return {"old default": {}, **{f"old + {name}": change for name, change in RECIPE_CHANGES.items()},
-            "new default (all)": together}
+            "all changes": together}
 
 
 def loss_rows() -> dict:
@@ -91,9 +92,9 @@ def markdown_table(json_path: str, results: list) -> list[str]:
     return lines
 
 
-def write_doc_table(doc: Path, study: str, json_path: Path, results: list) -> None:
-    """Replace the lines between the study's markers in `doc` by the table."""
-    begin, end = f"<!-- ablation {study} -->", "<!-- /ablation -->"
+def write_doc_table(doc: Path, marker: str, json_path: Path, results: list) -> None:
+    """Replace the lines between `<!-- ablation MARKER -->` and `<!-- /ablation -->` in `doc`."""
+    begin, end = f"<!-- ablation {marker} -->", "<!-- /ablation -->"
     lines = doc.read_text().splitlines()
     if begin not in lines:
         raise SystemExit(f"{doc} has no line {begin!r} to put the table after")
@@ -114,12 +115,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "runs/ablation", help="folder for the runs")
     parser.add_argument("--json", type=Path, help="write the rows here (default: OUT/STUDY.json)")
     parser.add_argument("--doc", type=Path, help="put the table into this Markdown file (see above)")
+    parser.add_argument("--doc-marker", help="the table's marker in --doc (default: the study's name)")
     parser.add_argument("--table-only", action="store_true",
                         help="train nothing: put --json's rows into --doc")
     args = parser.parse_args()
     if args.table_only:
         results = json.loads(args.json.read_text())["rows"]
-        return write_doc_table(args.doc, args.study, args.json, results)
+        return write_doc_table(args.doc, args.doc_marker or args.study, args.json, results)
     torch.set_num_threads(usable_cpus())
     rows = {name: row_config(values) for name, values in STUDIES[args.study]().items()
             if not args.rows or name in args.rows}
@@ -146,7 +148,7 @@ def main() -> None:
             path.write_text(json.dumps({"study": args.study, "minutes": args.minutes,
                                         "threads": usable_cpus(), "rows": results}, indent=2) + "\n")
     if args.doc:
-        write_doc_table(args.doc, args.study, path, results)
+        write_doc_table(args.doc, args.doc_marker or args.study, path, results)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,14 @@
 # 2 for the slow runs: wgan-gp, width 64, and 4-6 for the others).
 #
 # Every run names its generator, loss and EMA, so a change of TrainConfig's defaults cannot
-# change the zoo. Spectral norm has only an off switch (--no-spectral-norm): the runs without it
-# say so, and the check below stops the script if spectral norm ever stops being the default.
+# change the zoo. Spectral norm is off by default and has only an on switch (--spectral-norm):
+# the runs with it say so, and the check below stops the script if that default changes.
 set -euo pipefail
 zoo=${1:-runs/zoo}
 python=${PYTHON:-python}
-$python -m train --help | grep -q -- --no-spectral-norm || {
-    echo "train_zoo.sh: python -m train no longer has --no-spectral-norm; the runs below assume" \
-         "spectral norm is on unless they say --no-spectral-norm" >&2; exit 1; }
+$python -m train --help | grep -q -- ' --spectral-norm' || {
+    echo "train_zoo.sh: python -m train no longer has --spectral-norm; the runs below assume" \
+         "spectral norm is off unless they say --spectral-norm" >&2; exit 1; }
 train() {  # train NAME MINUTES [flags...]
     local name=$1 minutes=$2
     shift 2
@@ -35,11 +35,11 @@ train() {  # train NAME MINUTES [flags...]
         --no-progress "$@"
 }
 # Optimiser recipes. DCGAN: no spectral norm, Adam(0.5, 0.999) at 2e-4 (the project's first
-# recipe, train/gan/config.py DCGAN_RECIPE). SNGAN: spectral norm (the default), two time-scale
+# recipe, train/gan/config.py DCGAN_RECIPE). SNGAN: spectral norm, two time-scale
 # Adam(0, 0.9). WGAN-GP: the gradient penalty instead of spectral norm, 5 critic steps.
-dcgan=(--no-spectral-norm --lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999)
-sngan=(--lr-g 1e-4 --lr-d 4e-4 --beta1 0 --beta2 0.9)
-wgan=(--no-spectral-norm --lr-g 1e-4 --lr-d 1e-4 --beta1 0 --beta2 0.9 --critic-steps 5)
+dcgan=(--lr-g 2e-4 --lr-d 2e-4 --beta1 0.5 --beta2 0.999)
+sngan=(--spectral-norm --lr-g 1e-4 --lr-d 4e-4 --beta1 0 --beta2 0.9)
+wgan=(--lr-g 1e-4 --lr-d 1e-4 --beta1 0 --beta2 0.9 --critic-steps 5)
 
 # Runs named as in the earlier zoo (convtranspose-ns, -ns-ema, -ns-unconditional, -wgan-gp,
 # upsample-ns, mlp-ns) keep its settings and seeds, so an existing runs/zoo keeps them.

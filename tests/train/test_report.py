@@ -149,8 +149,8 @@ def test_protocol_note_says_whether_the_fid_is_comparable_with_published_ones(n_
 @pytest.mark.parametrize("values, command", [
     ({}, "python -m train"),
     ({"device": "cpu", "progress": False, "data_dir": "/data"}, "python -m train --device cpu"),
-    ({"loss": "ns", "spectral_norm": False, "epochs": 20},
-     "python -m train --epochs 20 --no-spectral-norm --loss ns")])
+    ({"loss": "ns", "spectral_norm": True, "epochs": 20},
+     "python -m train --epochs 20 --spectral-norm --loss ns")])
 def test_train_command_gives_the_flags_that_differ_from_the_defaults(values, command):
     from train.gan.config import TrainConfig
     config = {**TrainConfig().to_json(), **values}

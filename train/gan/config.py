@@ -39,7 +39,7 @@ class TrainConfig:
     resume: bool = field(default=False, metadata=_help(
         "continue from RUN_DIR/checkpoints/latest.pt (model, optimizers, step, RNG, metrics)"))
     # How long
-    epochs: int = field(default=75, metadata=_help(
+    epochs: int = field(default=100, metadata=_help(
         "passes over the 60k training images (the default takes under an hour on 2 CPU cores: "
         "python bench/train_speed.py)"))
     max_steps: Optional[int] = field(default=None, metadata=_help(
@@ -51,20 +51,20 @@ class TrainConfig:
     # Model
     latent_dim: int = field(default=64, metadata=_help("size of the generator's noise vector z"))
     width: int = field(default=32, metadata=_help("base channel count of both networks"))
-    generator: Literal[tuple(GENERATORS)] = field(default="upsample", metadata=_help(
+    generator: Literal[tuple(GENERATORS)] = field(default="convtranspose", metadata=_help(
         "generator architecture (train/gan/networks.py GENERATORS): transposed convs, nearest or "
         "bilinear upsampling + 3x3 convs, sub-pixel convs (pixel shuffle), or fully connected layers"))
-    spectral_norm: bool = field(default=True, metadata=_help(
+    spectral_norm: bool = field(default=False, metadata=_help(
         "spectral normalisation of every discriminator weight (Miyato et al. 2018)"))
     unconditional: bool = field(default=False, metadata=_help(
         "train without labels: noise is the generator's only input and the AC-GAN class term "
         "is dropped (networks.model_classes); sample grids are plain grids"))
-    # Optimisation: two time-scale learning rates (Heusel et al. 2017) with Adam(0, 0.9), as
-    # SNGAN/BigGAN; DCGAN_RECIPE below has the old settings
-    lr_g: float = field(default=1e-4, metadata=_help("generator learning rate"))
-    lr_d: float = field(default=4e-4, metadata=_help("discriminator learning rate"))
-    beta1: float = field(default=0.0, metadata=_help("Adam beta1 for both networks"))
-    beta2: float = field(default=0.9, metadata=_help("Adam beta2 for both networks"))
+    # Optimisation: DCGAN's Adam settings (the two time-scale ones of RECIPE_CHANGES started
+    # slower at equal CPU time: docs/recipe.md)
+    lr_g: float = field(default=2e-4, metadata=_help("generator learning rate"))
+    lr_d: float = field(default=2e-4, metadata=_help("discriminator learning rate"))
+    beta1: float = field(default=0.5, metadata=_help("Adam beta1 for both networks"))
+    beta2: float = field(default=0.999, metadata=_help("Adam beta2 for both networks"))
     class_weight: float = field(default=1.0, metadata=_help(
         "weight of the auxiliary classification loss (AC-GAN) in both losses"))
     loss: Literal[tuple(LOSSES)] = field(default="hinge", metadata=_help(
@@ -142,8 +142,9 @@ class TrainConfig:
 DCGAN_RECIPE = {"loss": "ns", "generator": "convtranspose", "spectral_norm": False,
                 "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "ema": 0.0, "epochs": 20}
 
-# Each change the default recipe makes to DCGAN_RECIPE (bench/ablation.py measures them alone
-# and together); all of them applied to DCGAN_RECIPE give TrainConfig's defaults but --epochs.
+# The changes to DCGAN_RECIPE that bench/ablation.py measures alone and together (docs/recipe.md);
+# the default recipe is DCGAN_RECIPE with DEFAULT_CHANGES, the ones the measurements kept, and
+# more epochs (TrainConfig.epochs).
 RECIPE_CHANGES = {
     "hinge loss": {"loss": "hinge"},
     "spectral norm in D": {"spectral_norm": True},
@@ -151,6 +152,8 @@ RECIPE_CHANGES = {
     "EMA generator": {"ema": 0.999},
     "upsample + conv": {"generator": "upsample"},
 }
+# Hinge led at 4 and 15 CPU minutes; EMA lost early and won from epoch 60 on (bench/ema.py).
+DEFAULT_CHANGES = ("hinge loss", "EMA generator")
 
 
 def as_flags(values: dict) -> list[str]:
