@@ -232,6 +232,7 @@ def test_a_new_eval_json_reaches_the_readme_the_model_card_and_the_notes(tmp_pat
     evaluation.write_text(json.dumps(data))
     stale, _ = refresh(tmp_path, write=False)
     assert {(s.document, s.measured) for s in stale if s.key == "fid.fid"} == \
-        {("README.md", "21.4"), ("models/README.md", "21.4"), ("docs/gan_notes.md", "21.4")}
+        {("README.md", "21.4"), ("models/README.md", "21.4"), ("docs/gan_notes.md", "21.4"),
+         ("docs/recipe.md", "21.4")}
     refresh(tmp_path, write=True)
     assert refresh(tmp_path, write=False)[0] == []
