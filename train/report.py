@@ -14,14 +14,14 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 
 from train.command import run_command
 from train.errors import ReportError, TrainError
-from train.gan.config import as_flags, TrainConfig
+from train.gan.config import as_flags, non_default_values, TrainConfig
 from train.run.atomic import write_text_atomic
 from train.run.metrics_log import domain_rows, read_rows, STATISTICS, step_rows, training_minutes
 from train.run.rundir import DEFAULT_RUN_DIR, RunDir
@@ -283,10 +283,8 @@ MACHINE_FIELDS = ("data_dir", "domain_fid_classifier", "progress", "resume")
 
 def train_command(config: dict) -> str:
     """`python -m train` with the flags whose values differ from today's defaults."""
-    saved, defaults = TrainConfig.from_json(config), TrainConfig()
-    changed = {f.name: getattr(saved, f.name) for f in fields(TrainConfig)
-               if f.name not in MACHINE_FIELDS and getattr(saved, f.name) != getattr(defaults, f.name)}
-    return " ".join(["python -m train", *as_flags(changed)])
+    changed = non_default_values(TrainConfig.from_json(config))
+    return " ".join(["python -m train", *as_flags({k: v for k, v in changed.items() if k not in MACHINE_FIELDS})])
 
 
 def commands(inputs: ReportInputs, report_command: str) -> list[str]:

@@ -3,7 +3,6 @@
 Every step uses only what it may: real images from the training split (a held-out slice of
 it for calibration), generated images from the families being trained on.
 """
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ from train.detection.calibration import fit_logistic, fpr_threshold
 from train.detection.config import DetectorConfig
 from train.detection.model import DetectorNet, FingerprintCNN, fit_real_density, RealDensity
 from train.detection.zoo import sample_zoo, shares, ZooGenerator
+from train.gan.runtime import usable_cpus
 
 
 @dataclass
@@ -121,7 +121,7 @@ def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
 
 def fit_detector(config: DetectorConfig, generators: list[ZooGenerator]) -> tuple[DetectorNet, dict]:
     """The whole fit on `generators`' families; returns the network and what was fitted."""
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(usable_cpus())
     data = fit_data(config, generators)
     density = fit_density(data, config.components)
     fingerprint = train_fingerprint(data.real_train, data.generated_train, config)

@@ -158,7 +158,8 @@ DEFAULT_CHANGES = ("hinge loss", "EMA generator")
 
 def as_flags(values: dict) -> list[str]:
     """TrainConfig field values -> the `python -m train` arguments that set them
-    ({"loss": "ns", "spectral_norm": False} -> ["--loss", "ns", "--no-spectral-norm"])."""
+    ({"loss": "ns", "spectral_norm": True} -> ["--loss", "ns", "--spectral-norm"]; a bool
+    equal to its default needs no flag)."""
     defaults, flags = TrainConfig(), []
     for name, value in values.items():
         if not hasattr(defaults, name):
@@ -178,6 +179,13 @@ ARCHITECTURE_FIELDS = ("latent_dim", "width", "generator", "spectral_norm", "unc
 ABSENT_MEANS = {"spectral_norm": False}
 
 
+def non_default_values(config: TrainConfig) -> dict:
+    """{field: value} of the fields whose values differ from TrainConfig's defaults."""
+    defaults = TrainConfig()
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainConfig)
+            if getattr(config, f.name) != getattr(defaults, f.name)}
+
+
 def resume_config(given: TrainConfig) -> TrainConfig:
     """With --resume, start from the run's saved config and apply only the flags given now.
 
@@ -193,10 +201,6 @@ def resume_config(given: TrainConfig) -> TrainConfig:
         raise TrainError(f"{saved_path} is not a readable run config: {e}") from e
     if not isinstance(saved, dict):
         raise TrainError(f"{saved_path} is not a readable run config: not a JSON object")
-    merged = TrainConfig.from_json(saved)
-    defaults = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        if getattr(given, f.name) != getattr(defaults, f.name):
-            setattr(merged, f.name, getattr(given, f.name))
+    merged = dataclasses.replace(TrainConfig.from_json(saved), **non_default_values(given))
     merged.run_dir, merged.resume = given.run_dir, True
     return merged
