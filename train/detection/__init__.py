@@ -13,8 +13,9 @@ Modules, imports going down this list only:
     export.py       the fitted detector as a checkpoint and models/detector.onnx (+ metadata)
     fit.py          the fit: real-image model, fingerprint CNN, calibration, threshold
     zoo.py          find the trained GAN runs, group them into families, sample them
-    model.py        the networks: FingerprintCNN, RealDensity and the DetectorNet combining them
-    augment.py      augmentations applied alike to real and generated training images
+    model.py        the networks: FingerprintCNN and the DetectorNet combining it with the real-image model
+    real_model.py   RealStatistics: what real images look like, fitted on real images alone
+    augment.py      augmentations applied alike to real and generated training images (shift, JPEG)
     calibration.py  pure numpy: the threshold, calibration curve and detection scores
     sanity.py       the sanity battery: image sets with known answers (noise, flat, real, damaged real)
     config.py       DetectorConfig, the flags of `python -m train.detector`

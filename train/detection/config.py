@@ -47,10 +47,14 @@ class DetectorConfig:
         "with --evaluate: generated test images per held-out family (its final generators)"))
     target_fpr: float = field(default=0.02, metadata=_help(
         "largest fraction of held-out real images the threshold may call generated"))
+    real_fpr: float = field(default=0.01, metadata=_help(
+        "fraction of held-out real images the real-image model alone may call generated (its share "
+        "of --target-fpr)"))
     epochs: int = field(default=8, metadata=_help("passes of the fingerprint CNN over the real images"))
     batch_size: int = field(default=256, metadata=_help("images per step, half real, half generated"))
     lr: float = field(default=1e-3, metadata=_help("Adam learning rate of the fingerprint CNN"))
     width: int = field(default=16, metadata=_help("base channel count of the fingerprint CNN"))
-    components: int = field(default=32, metadata=_help("PCA components of the real-image model"))
+    components: int = field(default=32, metadata=_help(
+        "PCA components of the real-image model (train/detection/real_model.py)"))
     seed: int = field(default=0, metadata=_help("seed of the splits, the noise and the weights"))
     progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))

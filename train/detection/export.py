@@ -11,7 +11,8 @@ from detector.metadata import contract_metadata, REAL_LOGIT
 from train.data import CLASS_NAMES, to_model_range
 
 from train.detection.config import DetectorConfig
-from train.detection.model import DetectorNet, FingerprintCNN, RealDensity
+from train.detection.model import DetectorNet, FingerprintCNN
+from train.detection.real_model import RealStatistics
 from train.errors import TrainError
 from train.run.onnx_file import install, stamp, write_checked
 
@@ -27,7 +28,7 @@ def detector_checkpoint(net: DetectorNet, config: DetectorConfig, fitted: dict) 
 def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        net = DetectorNet(FingerprintCNN(checkpoint["width"]), RealDensity(checkpoint["components"], len(CLASS_NAMES)))
+        net = DetectorNet(FingerprintCNN(checkpoint["width"]), RealStatistics(checkpoint["components"]))
         net.load_state_dict(checkpoint["detector"])
     except (OSError, RuntimeError, KeyError, ValueError) as e:
         raise TrainError(f"{path} is not a detector checkpoint: {e}") from e
@@ -35,7 +36,7 @@ def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
 
 
 def detector_metadata(fitted: dict) -> dict:
-    calibration = {k: fitted[k] for k in ("fingerprint_weight", "density_weight", "bias", "threshold")}
+    calibration = {k: fitted[k] for k in ("platt", "real_model_cut", "threshold")}
     return contract_metadata("detector", CLASS_NAMES, families=fitted["families"], target_fpr=fitted["target_fpr"],
                              calibration=calibration, **stamp())
 

@@ -10,11 +10,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from train.data import batched_outputs, CLASS_NAMES, load_fashion_mnist, to_model_range
+from train.data import batched_outputs, load_fashion_mnist, to_model_range
 from train.detection.augment import augment
-from train.detection.calibration import fit_logistic, fpr_threshold
+from train.detection.calibration import fit_platt, fpr_threshold
 from train.detection.config import DetectorConfig
-from train.detection.model import DetectorNet, FingerprintCNN, fit_real_density, RealDensity
+from train.detection.model import DetectorNet, FingerprintCNN
+from train.detection.real_model import fit_real_statistics, RealStatistics
 from train.detection.zoo import sample_zoo, shares, ZooGenerator
 from train.gan.runtime import usable_cpus
 
@@ -23,20 +24,18 @@ from train.gan.runtime import usable_cpus
 class FitData:
     """uint8 images [N, 28, 28]: the training and calibration sets of one fit."""
     real_train: np.ndarray
-    real_labels: np.ndarray  # classes of real_train, for the per-class densities
     real_calibration: np.ndarray
     generated_train: np.ndarray
     generated_calibration: np.ndarray
 
 
-def real_split(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train images, their labels, calibration images): the FashionMNIST training split,
-    shuffled by the seed, its last `real_calibration` images held out."""
-    data = load_fashion_mnist("train", config.data_dir)
-    order = np.random.default_rng(config.seed).permutation(len(data))
-    images, labels = data.images.numpy()[order], data.labels.numpy()[order]
+def real_split(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(train images, calibration images): the FashionMNIST training split, shuffled by the
+    seed, its last `real_calibration` images held out."""
+    images = load_fashion_mnist("train", config.data_dir).images.numpy()
+    images = images[np.random.default_rng(config.seed).permutation(len(images))]
     cut = len(images) - config.real_calibration
-    return images[:cut], labels[:cut], images[cut:]
+    return images[:cut], images[cut:]
 
 
 def sample_family(generators: list[ZooGenerator], n: int, seed: int) -> np.ndarray:
@@ -58,11 +57,11 @@ def sample_families(generators: list[ZooGenerator], n: int, seed: int) -> np.nda
 
 
 def fit_data(config: DetectorConfig, generators: list[ZooGenerator]) -> FitData:
-    real_train, real_labels, real_calibration = real_split(config)
+    real_train, real_calibration = real_split(config)
     generated = sample_families(generators, config.generated_train + config.generated_calibration, config.seed)
     order = np.random.default_rng(config.seed + 1).permutation(len(generated))
     cut = config.generated_train
-    return FitData(real_train, real_labels, real_calibration, generated[order[:cut]], generated[order[cut:]])
+    return FitData(real_train, real_calibration, generated[order[:cut]], generated[order[cut:]])
 
 
 def logits_of(module, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
@@ -92,40 +91,37 @@ def train_fingerprint(real: np.ndarray, generated: np.ndarray, config: DetectorC
     return model.eval()
 
 
-def fit_density(data: FitData, components: int) -> RealDensity:
-    """The real-image model from real training images; its two scores become a logit by a
-    logistic regression on the calibration sets."""
-    density = RealDensity(components, len(CLASS_NAMES))
-    fit_real_density(density, to_model_range(torch.from_numpy(data.real_train)).flatten(1).numpy(), data.real_labels)
+def fit_real_model(data: FitData, config: DetectorConfig) -> RealStatistics:
+    """The real-image model from real training images alone; its cut keeps all but
+    `real_fpr` of the held-out real images."""
+    model = fit_real_statistics(RealStatistics(config.components), to_model_range(torch.from_numpy(data.real_train)))
     with torch.inference_mode():
-        scores = [density.scores(to_model_range(torch.from_numpy(x))).numpy()
-                  for x in (data.real_calibration, data.generated_calibration)]
-    weights = fit_logistic(np.concatenate(scores), np.r_[np.ones(len(scores[0])), np.zeros(len(scores[1]))])
-    density.weights.copy_(torch.as_tensor(weights[:2], dtype=torch.float32))
-    density.bias.fill_(float(weights[2]))
-    return density
+        scores = model.outlier_score(to_model_range(torch.from_numpy(data.real_calibration))).double().numpy()
+    model.cut.fill_(float(np.quantile(scores, 1 - config.real_fpr)))
+    return model
 
 
 def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
-    """A logistic regression of real-vs-generated on the two parts' logits (the calibration sets),
-    then a shift so that at most `target_fpr` of the held-out real images fall below 0; a shift
-    only when needed, as it moves the prior the probability is calibrated for."""
-    real, generated = logits_of(net.parts, data.real_calibration), logits_of(net.parts, data.generated_calibration)
-    mix = fit_logistic(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
-    net.mix.copy_(torch.as_tensor(mix, dtype=torch.float32))
-    threshold = min(0.0, fpr_threshold(real @ mix[:2] + mix[2], target_fpr))
+    """Platt scaling of the fingerprint CNN on the calibration sets, then a shift so that at
+    most `target_fpr` of the held-out real images fall below 0; a shift only when needed, as it
+    moves the prior the probability is calibrated for."""
+    real, generated = (logits_of(net.fingerprint, x) for x in (data.real_calibration, data.generated_calibration))
+    a, b = fit_platt(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
+    net.platt.copy_(torch.tensor([a, b]))
+    combined = logits_of(net.parts, data.real_calibration).min(1)
+    threshold = min(0.0, fpr_threshold(combined, target_fpr))
     net.threshold.fill_(threshold)
-    return {"fingerprint_weight": float(mix[0]), "density_weight": float(mix[1]), "bias": float(mix[2]),
-            "threshold": threshold, "target_fpr": target_fpr}
+    return {"platt": [a, b], "real_model_cut": float(net.real_model.cut), "threshold": threshold,
+            "target_fpr": target_fpr}
 
 
 def fit_detector(config: DetectorConfig, generators: list[ZooGenerator]) -> tuple[DetectorNet, dict]:
     """The whole fit on `generators`' families; returns the network and what was fitted."""
     torch.set_num_threads(usable_cpus())
     data = fit_data(config, generators)
-    density = fit_density(data, config.components)
+    real_model = fit_real_model(data, config)
     fingerprint = train_fingerprint(data.real_train, data.generated_train, config)
-    net = DetectorNet(fingerprint, density).eval()
+    net = DetectorNet(fingerprint, real_model).eval()
     calibration = calibrate(net, data, config.target_fpr)
     families = sorted({g.family for g in generators})
     return net, {**calibration, "families": families, "generators": len(generators),

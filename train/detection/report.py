@@ -45,12 +45,12 @@ def held_out_figure(held_out: dict, path: Path) -> None:
 
 def held_out_table(held_out: dict) -> list[str]:
     lines = ["| held-out family | balanced acc. | generated caught | real FPR (test) | AP | AP fingerprint only "
-             "| AP density only | discriminator bal. acc. | discriminator AP |", "|" + "---|" * 9]
+             "| AP real-image model only | discriminator bal. acc. | discriminator AP |", "|" + "---|" * 9]
     for name, r in held_out.items():
         d = r["discriminator"]
         lines.append(f"| {name} | **{r['balanced_accuracy']:.3f}** | {r['generated_caught']:.3f} | {r['real_fpr']:.3f} "
                      f"| {r['average_precision']:.3f} | {r['fingerprint_average_precision']:.3f} "
-                     f"| {r['density_average_precision']:.3f} | {d['balanced_accuracy']:.3f} | {d['average_precision']:.3f} |")
+                     f"| {r['real_model_average_precision']:.3f} | {d['balanced_accuracy']:.3f} | {d['average_precision']:.3f} |")
     return lines
 
 
