@@ -102,17 +102,19 @@ def fit_real_model(data: FitData, config: DetectorConfig) -> RealStatistics:
 
 
 def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
-    """Platt scaling of the fingerprint CNN on the calibration sets, then a shift so that at
-    most `target_fpr` of the held-out real images fall below 0; a shift only when needed, as it
-    moves the prior the probability is calibrated for."""
+    """Platt scaling of the fingerprint CNN on the calibration sets, then its threshold: the
+    highest at most 0 that keeps the whole detector's false positives on the held-out real images
+    within `target_fpr`, the real-image model's own (its cut) counted first. Below 0 only when
+    needed, as a shift moves the prior the probability is calibrated for."""
     real, generated = (logits_of(net.fingerprint, x) for x in (data.real_calibration, data.generated_calibration))
     a, b = fit_platt(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
     net.platt.copy_(torch.tensor([a, b]))
-    combined = logits_of(net.parts, data.real_calibration).min(1)
-    threshold = min(0.0, fpr_threshold(combined, target_fpr))
+    kept = logits_of(net.real_model, data.real_calibration) >= 0  # real images the real-image model lets through
+    left = max(0.0, target_fpr * len(kept) - (~kept).sum()) / max(kept.sum(), 1)  # the CNN's share of the budget
+    threshold = min(0.0, fpr_threshold(a * real[kept] + b, left))
     net.threshold.fill_(threshold)
     return {"platt": [a, b], "real_model_cut": float(net.real_model.cut), "threshold": threshold,
-            "target_fpr": target_fpr}
+            "target_fpr": target_fpr, "real_model_fpr": float(np.mean(~kept))}
 
 
 def fit_detector(config: DetectorConfig, generators: list[ZooGenerator]) -> tuple[DetectorNet, dict]:

@@ -35,11 +35,12 @@ class FingerprintCNN(nn.Module):
 
 
 class DetectorNet(nn.Module):
-    """image [N, 1, 28, 28] -> thresholded real_logit [N] (what detector.onnx ships):
-    min(a * fingerprint + b, real_model) - threshold. (a, b) is Platt scaling of the CNN on held-out
+    """image [N, 1, 28, 28] -> real_logit [N] (what detector.onnx ships):
+    min(a * fingerprint + b - threshold, real_model). (a, b) is Platt scaling of the CNN on held-out
     images, so its part is a calibrated log-odds; the minimum is an AND: real only when the CNN
     sees no fingerprint *and* the image looks like a real one, and the confidence is the less sure
-    part's. The threshold is chosen on held-out real images (calibrate in fit.py)."""
+    part's. Each part has its share of the false-positive budget: the real-image model its own cut,
+    the CNN the threshold chosen on held-out real images for the rest (calibrate in fit.py)."""
 
     def __init__(self, fingerprint: FingerprintCNN, real_model: RealStatistics):
         super().__init__()
@@ -49,9 +50,9 @@ class DetectorNet(nn.Module):
         self.register_buffer("threshold", torch.zeros(()))
 
     def parts(self, images: torch.Tensor) -> torch.Tensor:
-        """[N, 2]: the calibrated fingerprint logit and the real-image model's logit."""
-        fingerprint = self.platt[0] * self.fingerprint(images) + self.platt[1]
+        """[N, 2]: the calibrated, thresholded fingerprint logit and the real-image model's logit."""
+        fingerprint = self.platt[0] * self.fingerprint(images) + self.platt[1] - self.threshold
         return torch.stack([fingerprint, self.real_model(images)], dim=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # `image`: the ONNX input's name
-        return self.parts(image).amin(1) - self.threshold
+        return self.parts(image).amin(1)

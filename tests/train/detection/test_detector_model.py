@@ -7,15 +7,15 @@ from train.detection.model import DetectorNet, FingerprintCNN
 from train.detection.real_model import RealStatistics
 
 
-def test_detector_is_real_only_when_both_parts_are_then_shifts_by_the_threshold():
+def test_detector_is_real_only_when_both_parts_are_and_the_threshold_moves_the_cnn_alone():
     torch.manual_seed(0)
     net = DetectorNet(FingerprintCNN(width=4), RealStatistics(components=2)).eval()
     images = torch.rand(6, 1, 28, 28) * 2 - 1
     net.platt.copy_(torch.tensor([2.0, -1.0]))
     net.threshold.fill_(-1.5)
-    fingerprint, real_model = 2.0 * net.fingerprint(images) - 1.0, net.real_model(images)
+    fingerprint, real_model = 2.0 * net.fingerprint(images) - 1.0 + 1.5, net.real_model(images)
     torch.testing.assert_close(net.parts(images), torch.stack([fingerprint, real_model], 1))
-    torch.testing.assert_close(net(images), torch.minimum(fingerprint, real_model) + 1.5)
+    torch.testing.assert_close(net(images), torch.minimum(fingerprint, real_model))
 
 
 @pytest.mark.parametrize("function", [shift, jpeg])
