@@ -5,7 +5,7 @@
 # fully connected), the discriminator's normalisation (spectral norm or none), the loss (ns, hinge,
 # wgan-gp), conditioning (AC-GAN or none), width (16, 32, 64), EMA weights and Adam settings.
 # Usage: scripts/train_zoo.sh [ZOO_DIR] (default runs/zoo). Each run has a wall-clock budget in
-# minutes of this machine's 2 CPU cores: 68 in all, about 72 with start-up and the final figures.
+# minutes of this machine's 2 CPU cores: 44 in all, about 48 with start-up and the final figures.
 # On a GPU add --device cuda and expect far more steps in the same minutes. A run whose
 # checkpoints/latest.pt exists is skipped (runs of an older version of this list stay and are
 # learnt from too: start from an empty ZOO_DIR for exactly this list). Together with
@@ -15,7 +15,7 @@
 # Snapshots: the detector (train/detection/zoo.py) learns from every checkpoints/epoch_*.pt and
 # the final latest.pt of a run, and tests on the final ones; an epoch is 469 steps, so a budget
 # buys early and late snapshots only if it covers two epochs or more (the budgets below aim at
-# 2 for the slow runs: wgan-gp, width 64, and 4-6 for the others).
+# 2 or more for every run: wgan-gp and width 64 are the slow ones).
 #
 # Every run names its generator, loss and EMA, so a change of TrainConfig's defaults cannot
 # change the zoo. Spectral norm is off by default and has only an on switch (--spectral-norm):
@@ -44,23 +44,23 @@ wgan=(--lr-g 1e-4 --lr-d 1e-4 --beta1 0 --beta2 0.9 --critic-steps 5)
 # Runs named as in the earlier zoo (convtranspose-ns, -ns-ema, -ns-unconditional, -wgan-gp,
 # upsample-ns, mlp-ns) keep its settings and seeds, so an existing runs/zoo keeps them.
 # Transposed convs: the checkerboard of uneven overlap; each loss, conditioning, EMA.
-train convtranspose-ns 5 --seed 0 --generator convtranspose --loss ns --ema 0 "${dcgan[@]}"
-train convtranspose-ns-ema 5 --seed 4 --generator convtranspose --loss ns --ema 0.999 "${dcgan[@]}"
-train convtranspose-ns-unconditional 5 --seed 3 --generator convtranspose --loss ns --ema 0 \
+train convtranspose-ns 3 --seed 0 --generator convtranspose --loss ns --ema 0 "${dcgan[@]}"
+train convtranspose-ns-ema 3 --seed 4 --generator convtranspose --loss ns --ema 0.999 "${dcgan[@]}"
+train convtranspose-ns-unconditional 3 --seed 3 --generator convtranspose --loss ns --ema 0 \
     --unconditional "${dcgan[@]}"
 train convtranspose-wgan-gp 6 --seed 0 --generator convtranspose --loss wgan-gp --ema 0 "${dcgan[@]}" \
     --critic-steps 5
-train convtranspose-hinge-sn 4 --seed 5 --generator convtranspose --loss hinge --ema 0 "${sngan[@]}"
+train convtranspose-hinge-sn 3 --seed 5 --generator convtranspose --loss hinge --ema 0 "${sngan[@]}"
 # Nearest-neighbour up-sampling + 3x3 conv: copied 2x2 blocks, no checkerboard.
-train upsample-ns 5 --seed 1 --generator upsample --loss ns --ema 0 "${dcgan[@]}"
-train upsample-hinge 5 --seed 6 --generator upsample --loss hinge --ema 0.999 "${sngan[@]}"
-train upsample-wgan-gp-w16 5 --seed 7 --generator upsample --loss wgan-gp --ema 0 --width 16 "${wgan[@]}"
+train upsample-ns 3 --seed 1 --generator upsample --loss ns --ema 0 "${dcgan[@]}"
+train upsample-hinge 3 --seed 6 --generator upsample --loss hinge --ema 0.999 "${sngan[@]}"
+train upsample-wgan-gp-w16 4 --seed 7 --generator upsample --loss wgan-gp --ema 0 --width 16 "${wgan[@]}"
 # Bilinear up-sampling + 3x3 conv: a low-pass interpolation kernel.
-train bilinear-hinge 5 --seed 8 --generator bilinear --loss hinge --ema 0.999 "${sngan[@]}"
-train bilinear-ns-unconditional 4 --seed 9 --generator bilinear --loss ns --ema 0 --unconditional "${dcgan[@]}"
+train bilinear-hinge 3 --seed 8 --generator bilinear --loss hinge --ema 0.999 "${sngan[@]}"
+train bilinear-ns-unconditional 2 --seed 9 --generator bilinear --loss ns --ema 0 --unconditional "${dcgan[@]}"
 # Sub-pixel convs (pixel shuffle): a period-2 pattern from four filters per 2x2 block.
-train pixelshuffle-hinge 5 --seed 10 --generator pixelshuffle --loss hinge --ema 0 "${sngan[@]}"
-train pixelshuffle-ns-w64 7 --seed 11 --generator pixelshuffle --loss ns --ema 0 --width 64 "${dcgan[@]}"
+train pixelshuffle-hinge 3 --seed 10 --generator pixelshuffle --loss hinge --ema 0 "${sngan[@]}"
+train pixelshuffle-ns-w64 4 --seed 11 --generator pixelshuffle --loss ns --ema 0 --width 64 "${dcgan[@]}"
 # Fully connected: no spatial prior at all (pixel-level noise).
-train mlp-ns 4 --seed 2 --generator mlp --loss ns --ema 0 "${dcgan[@]}"
-train mlp-hinge 3 --seed 12 --generator mlp --loss hinge --ema 0.999 "${sngan[@]}"
+train mlp-ns 2 --seed 2 --generator mlp --loss ns --ema 0 "${dcgan[@]}"
+train mlp-hinge 2 --seed 12 --generator mlp --loss hinge --ema 0.999 "${sngan[@]}"
