@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from train_speed import side_by_side_rates  # noqa: E402
 
 from train.gan.config import as_flags, DCGAN_RECIPE, RECIPE_CHANGES, TrainConfig  # noqa: E402
+from train.doc_numbers import replace_block, span  # noqa: E402
 from train.gan.runtime import usable_cpus  # noqa: E402
 
 def recipe_rows() -> dict:
@@ -86,22 +87,16 @@ def markdown_table(json_path: str, results: list) -> list[str]:
     lines = ["| row | seed | " + " | ".join(c[0] for c in COLUMNS) + " |",
              "|---|---:|" + "---:|" * len(COLUMNS)]
     for i, row in enumerate(results):
-        cells = [f"<!-- num {json_path}:rows.{i}.{key} {spec} -->{format(row[key], spec)}<!-- /num -->"
-                 if row[key] is not None else "–" for _, key, spec in COLUMNS]
+        cells = [span(json_path, f"rows.{i}.{key}", row[key], spec) if row[key] is not None else "–"
+                 for _, key, spec in COLUMNS]
         lines.append(f"| {row['row']} | {row['seed']} | " + " | ".join(cells) + " |")
     return lines
 
 
 def write_doc_table(doc: Path, marker: str, json_path: Path, results: list) -> None:
     """Replace the lines between `<!-- ablation MARKER -->` and `<!-- /ablation -->` in `doc`."""
-    begin, end = f"<!-- ablation {marker} -->", "<!-- /ablation -->"
-    lines = doc.read_text().splitlines()
-    if begin not in lines:
-        raise SystemExit(f"{doc} has no line {begin!r} to put the table after")
-    start = lines.index(begin) + 1
-    stop = lines.index(end, start)
     table = markdown_table(json_path.resolve().relative_to(REPO).as_posix(), results)
-    doc.write_text("\n".join(lines[:start] + table + lines[stop:]) + "\n")
+    replace_block(doc, f"<!-- ablation {marker} -->", "<!-- /ablation -->", table)
 
 
 def main() -> None:

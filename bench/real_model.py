@@ -1,15 +1,19 @@
 """What each statistic of the real-image model catches alone, and the candidates left out.
 
     python bench/real_model.py [--zoo runs/zoo runs/fmnist-cgan] [--json docs/real_model.json]
+                               [--doc docs/detector.md]
 
 Fits `RealStatistics` (train/detection/real_model.py) on the real training images exactly as
 `python -m train.detector` does (same split, same seed), then, for each statistic alone, puts
 its own two-sided cut where it calls 1 % of the held-out real images generated, and prints the
 fraction of each image set it calls generated: the sanity battery's sets (train/detection/sanity.py)
 and the final generators of every zoo family. The last column, shipped_rule, is the model as shipped (the largest
-tail unit of all six, cut at `--real-fpr`). A candidate measured and left out of the model:
+tail unit of all six, cut at `--real-fpr`). Candidates measured and left out of the model:
 `npr_residual`, the mean |image - nearest-neighbour upsampling of its 2x-subsampled self| (NPR,
-CVPR 2024), which catches nothing here that total_variation misses.
+CVPR 2024), and `faint_pixels`, the fraction of pixels at grey levels 1-4 (a background that is
+almost but not exactly black, as GANs leave it; JPEG leaves it too). With --json and --doc the
+table goes into that Markdown file between `<!-- real_model -->` and `<!-- /real_model -->`, each
+figure a span citing the JSON (`python -m train.doc_numbers` checks them).
 """
 import argparse
 import json
@@ -29,15 +33,18 @@ from train.detection.fit import real_split  # noqa: E402
 from train.detection.real_model import fit_real_statistics, RealStatistics, STATISTICS, TAIL_QUANTILE  # noqa: E402
 from train.detection.sanity import make_battery  # noqa: E402
 from train.detection.zoo import families, sample_zoo, zoo_generators  # noqa: E402
+from train.doc_numbers import replace_block, span  # noqa: E402
 
-CANDIDATES = ("npr_residual",)
+CANDIDATES = ("npr_residual", "faint_pixels")
 
 
 def candidates(images: torch.Tensor) -> torch.Tensor:
     """[N, len(CANDIDATES)]: the statistics tried and left out, in CANDIDATES' order."""
     x = (images + 1) / 2
     npr = x - F.interpolate(x[..., ::2, ::2], scale_factor=2, mode="nearest")
-    return torch.log(npr.abs().mean((1, 2, 3)) + 1e-4)[:, None]
+    levels = torch.round(x * 255)
+    faint = ((levels >= 1) & (levels <= 4)).float().mean((1, 2, 3))
+    return torch.stack([torch.log(npr.abs().mean((1, 2, 3)) + 1e-4), faint], 1)
 
 
 def all_statistics(model: RealStatistics, images: np.ndarray) -> np.ndarray:
@@ -68,12 +75,21 @@ def image_sets(config: DetectorConfig, zoo: list, per_set: int) -> dict:
     return sets
 
 
+def markdown_table(names: list, rows: dict, json_path: str = "") -> list[str]:
+    """The rows as a Markdown table; with `json_path`, every figure a span citing it."""
+    cell = (lambda key, value: span(json_path, key, value, ".3f")) if json_path else (lambda key, value: f"{value:.3f}")
+    lines = ["| set | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---:|" * len(names)]
+    return lines + [f"| {name} | " + " | ".join(cell(f"rows.{name}.{n}", row[n]) for n in names) + " |"
+                     for name, row in rows.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zoo", nargs="*", default=["runs/zoo", "runs/fmnist-cgan"])
     parser.add_argument("--per-set", type=int, default=1000)
     parser.add_argument("--real-fpr", type=float, default=DetectorConfig.real_fpr)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--doc", type=Path, help="with --json: put the table into this Markdown file")
     args = parser.parse_args()
     config = DetectorConfig()
     real_train, real_calibration = real_split(config)
@@ -86,12 +102,13 @@ def main() -> None:
         units = tail_units(all_statistics(model, images), fit_values)
         rows[name] = dict(zip(names, (units > cuts).mean(0).round(4).tolist()))
     print(f"fraction called generated, each statistic alone at {args.real_fpr:.0%} of held-out real images")
-    print("| set | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
-    for name, row in rows.items():
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in row.values()) + " |")
+    print("\n".join(markdown_table(names, rows)))
     if args.json:
         args.json.write_text(json.dumps({"real_fpr": args.real_fpr, "per_set": args.per_set, "zoo": args.zoo,
                                          "statistics": names, "rows": rows}, indent=2) + "\n")
+        if args.doc:
+            source = args.json.resolve().relative_to(REPO).as_posix()
+            replace_block(args.doc, "<!-- real_model -->", "<!-- /real_model -->", markdown_table(names, rows, source))
 
 
 if __name__ == "__main__":

@@ -99,6 +99,20 @@ def measure(span: Span, root: Path, loaded: dict) -> str:
         raise DocNumberError(f"{span.document}:{span.line}: {span.source}: {e}") from None
 
 
+def span(source: str, key: str, value, spec: str = "") -> str:
+    """A figure written as a span citing `source`:`key`, showing `value` in `spec`."""
+    return f"<!-- num {source}:{key}{' ' + spec if spec else ''} -->{format_value(value, spec)}<!-- /num -->"
+
+
+def replace_block(doc: Path, begin: str, end: str, lines: list[str]) -> None:
+    """Put `lines` between the line `begin` and the next line `end` of `doc` (a generated table)."""
+    text = doc.read_text().splitlines()
+    if begin not in text or end not in text[text.index(begin):]:
+        raise DocNumberError(f"{doc} has no line {begin!r} followed by {end!r} to put the table between")
+    start = text.index(begin) + 1
+    write_text_atomic(doc, "\n".join(text[:start] + lines + text[text.index(end, start):]) + "\n")
+
+
 def documents(root: Path) -> list[Path]:
     """The Markdown files whose figures are checked: README.md, models/README.md, docs/*.md."""
     found = [root / "README.md", root / "models" / "README.md", *sorted((root / "docs").glob("*.md"))]
