@@ -5,7 +5,7 @@ import json
 import pytest
 
 from train import doc_numbers
-from train.doc_numbers import (DocNumbersConfig, documents, format_value, look_up, main,
+from train.doc_numbers import (DocNumbersConfig, documents, format_value, look_up, main, replace_block,
                                measure, parse_spans, refresh, run, Span)
 from train.errors import DocNumberError
 
@@ -119,6 +119,21 @@ def make_repo(root, step=9360):
     (root / "models" / "README.md").write_text(f"FID <!-- num {cite}:entries.1.fid .1f -->30.0<!-- /num -->\n")
     (root / "docs" / "notes.md").write_text(f"Pinned: <!-- num {cite}:version -->1.30.0<!-- /num -->.\n")
     return root
+
+
+@pytest.mark.parametrize("value, spec, shown", [(0.12345, ".3f", "0.123"), (0.5, "%.0f", "50"), (3, "", "3")])
+def test_a_span_made_by_span_parses_back_to_its_source_key_and_text(value, spec, shown):
+    (parsed,) = parse_spans(f"x {doc_numbers.span('d/r.json', 'rows.a.b', value, spec)} y", "doc.md")
+    assert (parsed.source, parsed.key, parsed.spec, parsed.written) == ("d/r.json", "rows.a.b", spec, shown)
+
+
+def test_replace_block_rewrites_only_between_the_markers(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("a\n<!-- t -->\nold\nold\n<!-- /t -->\nb\n")
+    replace_block(doc, "<!-- t -->", "<!-- /t -->", ["new"])
+    assert doc.read_text() == "a\n<!-- t -->\nnew\n<!-- /t -->\nb\n"
+    with pytest.raises(DocNumberError, match="<!-- u -->"):
+        replace_block(doc, "<!-- u -->", "<!-- /u -->", ["new"])
 
 
 def test_documents_are_the_readme_the_model_card_and_docs(tmp_path):
