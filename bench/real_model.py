@@ -27,7 +27,7 @@ from torch.nn import functional as F
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from train.data import load_fashion_mnist, to_model_range  # noqa: E402
+from train.data import grey_levels, load_fashion_mnist, to_model_range  # noqa: E402
 from train.detection.config import DetectorConfig  # noqa: E402
 from train.detection.fit import real_split  # noqa: E402
 from train.detection.real_model import fit_real_statistics, RealStatistics, STATISTICS, TAIL_QUANTILE  # noqa: E402
@@ -40,7 +40,7 @@ CANDIDATES = ("npr_residual", "faint_pixels")
 
 def candidates(images: torch.Tensor) -> torch.Tensor:
     """[N, len(CANDIDATES)]: the statistics tried and left out, in CANDIDATES' order."""
-    x = (images + 1) / 2
+    x = grey_levels(images) / 255
     npr = x - F.interpolate(x[..., ::2, ::2], scale_factor=2, mode="nearest")
     levels = torch.round(x * 255)
     faint = ((levels >= 1) & (levels <= 4)).float().mean((1, 2, 3))

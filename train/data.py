@@ -144,6 +144,11 @@ def to_model_range(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(1 / PIXEL_SCALE).add_(PIXEL_OFFSET)
 
 
+def grey_levels(images: torch.Tensor) -> torch.Tensor:
+    """Model-range images -> the same in grey levels, float 0..255 (unrounded: to_uint8 rounds)."""
+    return (images - PIXEL_OFFSET) / PIXEL_SCALE
+
+
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Inverse of to_model_range, rounding and clamping: float [N,1,H,W] -> uint8 [N,H,W]."""
     return images.squeeze(1).sub(PIXEL_OFFSET).mul(1 / PIXEL_SCALE).round().clamp(0, 255).to(torch.uint8)

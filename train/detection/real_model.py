@@ -25,6 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from train.data import grey_levels
+
 STATISTICS = ("total_variation", "pca_residual", "edge_pixels", "black_pixels", "isolated_pixels",
               "busiest_block")
 TAIL_QUANTILE = 0.001  # lo and hi are these quantiles of the real training images
@@ -63,7 +65,7 @@ class RealStatistics(nn.Module):
 
     def statistics(self, images: torch.Tensor) -> torch.Tensor:
         """[N, len(STATISTICS)], in STATISTICS' order."""
-        x = (images + 1) / 2                                                  # [N, 1, 28, 28] on 0..1
+        x = grey_levels(images) / 255                                         # [N, 1, 28, 28] on 0..1
         steps = (x[..., 1:] - x[..., :-1]).abs().mean((1, 2, 3)) + (x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3))
         flat = images.flatten(1) - self.pca_mean                              # [N, 784]
         residual = flat - (flat @ self.pca_basis.T) @ self.pca_basis

@@ -49,3 +49,15 @@ def test_augment_returns_images_on_the_uint8_grid():
     levels = (out + 1) * 127.5
     torch.testing.assert_close(levels, levels.round())
     assert all(0 < fraction < 1 for _, fraction in AUGMENTATIONS)
+
+
+def test_the_cnn_sees_the_darkest_grey_levels_magnified():
+    """Levels 0 and 1 differ by 2/255 on the raw channel and by half the range on the dark one."""
+    cnn = FingerprintCNN(width=4).eval()
+    seen = []
+    cnn.features.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    levels = torch.tensor([0.0, 1.0, 4.0, 200.0]).repeat_interleave(196).reshape(1, 1, 28, 28)
+    cnn(levels / 127.5 - 1)
+    image, dark = seen[0][0]
+    torch.testing.assert_close(image, levels[0, 0] / 127.5 - 1)
+    torch.testing.assert_close(dark[::7, 0], torch.tensor([-1.0, -0.5, 1.0, 1.0]))
