@@ -70,12 +70,13 @@ def logits_of(module, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
     return batched_outputs(module, images, batch_size)
 
 
-def train_fingerprint(real: np.ndarray, generated: np.ndarray, config: DetectorConfig) -> FingerprintCNN:
+def train_fingerprint(real: np.ndarray, generated: np.ndarray, config: DetectorConfig,
+                      dark_channel: bool = True) -> FingerprintCNN:
     """The CNN, trained to tell augmented real from augmented generated images (BCE, balanced
     batches: each step half real, half generated, both drawn with replacement per epoch)."""
     torch.manual_seed(config.seed)
     rng = torch.Generator().manual_seed(config.seed)
-    model = FingerprintCNN(config.width)
+    model = FingerprintCNN(config.width, dark_channel)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     half = config.batch_size // 2
     steps = config.epochs * (len(real) // half)

@@ -24,11 +24,12 @@ class FingerprintCNN(nn.Module):
     raw channel level 0 and level 1 differ by 0.008, which a conv barely sees. With it, the CNN
     catches most images of the shipped generator; without it, almost none (docs/detector.md)."""
 
-    def __init__(self, width: int = 16):
+    def __init__(self, width: int = 16, dark_channel: bool = True):
         super().__init__()
+        self.dark_channel = dark_channel  # off only to measure what it adds (bench/fingerprint_cnn.py)
         self.features = nn.Sequential(
-            nn.PixelUnshuffle(2),                           # [N, 8, 14, 14]
-            nn.Conv2d(8, width, 3, 1, 1),                   # [N, w, 14, 14]
+            nn.PixelUnshuffle(2),                           # [N, 8 (4 without the dark channel), 14, 14]
+            nn.Conv2d(8 if dark_channel else 4, width, 3, 1, 1),  # [N, w, 14, 14]
             nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, 2, 1),           # [N, 2w, 7, 7]
             nn.LeakyReLU(0.2),
@@ -39,8 +40,10 @@ class FingerprintCNN(nn.Module):
         self.head = nn.Linear(2 * width, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        dark = grey_levels(images).clamp(0, DARK_LEVELS) * (2 / DARK_LEVELS) - 1   # [N, 1, 28, 28]
-        return self.head(self.features(torch.cat([images, dark], 1))).squeeze(1)  # features of [N, 2, 28, 28]
+        if self.dark_channel:
+            dark = grey_levels(images).clamp(0, DARK_LEVELS) * (2 / DARK_LEVELS) - 1   # [N, 1, 28, 28]
+            images = torch.cat([images, dark], 1)                                     # [N, 2, 28, 28]
+        return self.head(self.features(images)).squeeze(1)
 
 
 class DetectorNet(nn.Module):
