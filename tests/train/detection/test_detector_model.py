@@ -61,3 +61,9 @@ def test_the_cnn_sees_the_darkest_grey_levels_magnified():
     image, dark = seen[0][0]
     torch.testing.assert_close(image, levels[0, 0] / 127.5 - 1)
     torch.testing.assert_close(dark[::7, 0], torch.tensor([-1.0, -0.5, 1.0, 1.0]))
+
+
+@pytest.mark.parametrize("dark_channel", [True, False])
+def test_the_cnn_gives_one_logit_per_image_with_or_without_the_dark_channel(dark_channel):
+    cnn = FingerprintCNN(width=4, dark_channel=dark_channel).eval()
+    assert cnn(torch.rand(3, 1, 28, 28) * 2 - 1).shape == (3,)
