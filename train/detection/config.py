@@ -37,6 +37,12 @@ class DetectorConfig:
     sanity_per_set: int = field(default=1000, metadata=_help(
         "images in each set of the sanity battery (--sanity, and the sanity section of --evaluate and "
         "--shipped), made from as many real test images"))
+    focus: list[str] = field(default_factory=lambda: ["runs/fmnist-cgan"], metadata=_help(
+        "runs whose final generators get --focus-share of the generated images on top of their "
+        "family's share: the shipped generator, which the detector must catch (the seed's test); "
+        "left out with its family when --evaluate holds that family out", nargs="*"))
+    focus_share: float = field(default=0.25, metadata=_help(
+        "fraction of the generated training and calibration images drawn from the --focus runs"))
     generated_train: int = field(default=50_000, metadata=_help(
         "generated training images, shared equally by the training families"))
     generated_calibration: int = field(default=10_000, metadata=_help(

@@ -4,6 +4,7 @@ Every step uses only what it may: real images from the training split (a held-ou
 it for calibration), generated images from the families being trained on.
 """
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,12 +57,29 @@ def sample_families(generators: list[ZooGenerator], n: int, seed: int) -> np.nda
                            for i, (name, share) in enumerate(zip(names, shares(n, np.ones(len(names)))))])
 
 
+def focus_generators(config: DetectorConfig, generators: list[ZooGenerator]) -> list[ZooGenerator]:
+    """The final generators of the --focus runs among `generators` (none when their family is held out)."""
+    runs = {Path(run).resolve() for run in config.focus}
+    return [g for g in generators if g.final and g.checkpoint.parent.parent.resolve() in runs]
+
+
+def sample_generated(config: DetectorConfig, generators: list[ZooGenerator], n: int) -> np.ndarray:
+    """n generated images: focus_share of them from the --focus runs' final generators, the rest
+    an equal share per family (sample_families), shuffled."""
+    focus = focus_generators(config, generators)
+    from_focus = int(round(config.focus_share * n)) if focus else 0
+    parts = [sample_families(generators, n - from_focus, config.seed)]
+    if from_focus:
+        parts.append(sample_zoo(focus, from_focus, config.seed + 31)[0])
+    generated = np.concatenate(parts)
+    return generated[np.random.default_rng(config.seed + 1).permutation(len(generated))]
+
+
 def fit_data(config: DetectorConfig, generators: list[ZooGenerator]) -> FitData:
     real_train, real_calibration = real_split(config)
-    generated = sample_families(generators, config.generated_train + config.generated_calibration, config.seed)
-    order = np.random.default_rng(config.seed + 1).permutation(len(generated))
+    generated = sample_generated(config, generators, config.generated_train + config.generated_calibration)
     cut = config.generated_train
-    return FitData(real_train, real_calibration, generated[order[:cut]], generated[order[cut:]])
+    return FitData(real_train, real_calibration, generated[:cut], generated[cut:])
 
 
 def logits_of(module, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:

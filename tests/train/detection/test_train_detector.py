@@ -9,7 +9,8 @@ from train.data import load_fashion_mnist
 from train.detection.calibration import false_positive_rate
 from train.detection.config import DetectorConfig
 from train.detection.export import load_detector_checkpoint
-from train.detection.fit import logits_of, real_split
+from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
+from train.detection.zoo import zoo_generators
 from train.detector import main
 
 
@@ -79,3 +80,14 @@ def test_evaluate_leaves_each_family_out_and_writes_the_report(fitted, tmp_path)
     assert sanity["models"]["detector"]["model"] == str(fitted.export) and sanity["images_per_set"] == 200
     assert set(sanity["models"]) == {"detector", "discriminator"}
     assert "## The sanity battery" in text and "| uniform_noise | uniform noise" in text
+
+
+@pytest.mark.parametrize("focus, expected_runs", [(["a"], {"a"}), (["b", "c"], {"b", "c"}), (["elsewhere"], set())])
+def test_focus_takes_its_share_from_the_focus_runs_final_generators_only(tmp_path, detector_data_dir, tiny_zoo,
+                                                                         focus, expected_runs):
+    generators = zoo_generators([tiny_zoo])
+    config = tiny_config(tmp_path, detector_data_dir, tiny_zoo, focus=[str(tiny_zoo / run) for run in focus],
+                         focus_share=0.5)
+    chosen = focus_generators(config, generators)
+    assert {g.checkpoint.parent.parent.name for g in chosen} == expected_runs and all(g.final for g in chosen)
+    assert sample_generated(config, generators, 40).shape == (40, 28, 28)
