@@ -84,3 +84,12 @@ def test_shipped_with_evaluate_or_sanity_is_refused_with_one_line(other, tmp_pat
     assert main(["--shipped", other, "--shipped-json", str(out)]) == 1 and not out.exists()
     err = capsys.readouterr().err
     assert err.startswith(f"detector: --shipped and {other} are separate runs") and err.count("\n") == 1
+
+
+def test_held_out_summary_counts_the_goal_and_names_the_worst_and_best_family():
+    rows = {"a": {"balanced_accuracy": 0.99, "real_fpr": 0.01}, "b": {"balanced_accuracy": 0.7, "real_fpr": 0.03},
+            "c": {"balanced_accuracy": 0.95, "real_fpr": 0.02}}
+    summary = evaluate.held_out_summary(rows)
+    assert (summary["meeting_goal"], summary["families"]) == (2, 3)
+    assert (summary["worst_family"], summary["worst_balanced_accuracy"]) == ("b", 0.7)
+    assert (summary["best_family"], summary["largest_real_fpr"]) == ("a", 0.03)
