@@ -97,7 +97,9 @@ def write_report(results: dict, report: Path) -> None:
     write_text_atomic(report.parent / "detector_results.json", json.dumps(results, indent=2) + "\n")
     intro = (report.read_text().split("<!-- results -->")[0] if report.is_file() else "# The detector\n\n")
     body = ["<!-- results -->", "<!-- Everything below is written by `python -m train.detector --evaluate`; "
-            "edit the text above the marker only. -->", "", "## Leave one generator family out", ""]
+            "edit the text above the marker only. -->", "", "## Leave one generator family out", "",
+            f"Each row: a detector fitted without that family (fingerprint CNN trained {results['config']['epochs']} "
+            f"epochs), tested on the family's final generators and the 10,000 real test images.", ""]
     body += held_out_table(results["held_out"])
     body += ["", "![held-out families](figures/detector_held_out.png)", "", "## The shipped detector", ""]
     body += shipped_lines(results["shipped"])
