@@ -11,7 +11,8 @@ ranges, and flags an image when any statistic falls outside that range. What eac
     edge_pixels       pixels far from the mean of their 3x3 neighbourhood: real garments have crisp
                       silhouettes; blurred and smeared images have none
     black_pixels      pixels exactly black: FashionMNIST's background is 0; noise and grey films have none
-    isolated_pixels   pixels brighter or darker than all four neighbours by a step: salt-and-pepper speckle
+    isolated_pixels   pixels brighter or darker than all four neighbours by a step: salt-and-pepper
+                      speckle (too many only: UPPER_TAIL_ONLY)
     busiest_block     the 7x7 block with the most local contrast: noise confined to part of the image
 
 Each statistic s is put in tail units against real training images, with lo, median and hi its
@@ -29,6 +30,9 @@ from train.data import grey_levels
 
 STATISTICS = ("total_variation", "pca_residual", "edge_pixels", "black_pixels", "isolated_pixels",
               "busiest_block")
+# isolated_pixels has no lower tail: most real images have none or one, and none is no sign of
+# anything (a two-sided range would put every image without one exactly on its edge).
+UPPER_TAIL_ONLY = ("isolated_pixels",)
 TAIL_QUANTILE = 0.001  # lo and hi are these quantiles of the real training images
 SLOPE = 8.0  # logit per tail unit: an image one unit past the cut is called generated with P = 0.9997
 EDGE_STEP = 0.25  # |pixel - its 3x3 mean| on the 0..1 scale that makes an edge pixel
@@ -36,6 +40,7 @@ ISOLATED_STEP = 0.2  # how far (0..1) a pixel must stand above or below all four
 BLOCK = 7  # side of the blocks busiest_block compares (a 4x4 grid of them on 28x28)
 EPS = 1e-4
 MIN_WIDTH = 1e-3  # least distance of lo and hi from the median, in the statistic's own units
+NO_TAIL = 1e6  # lo this far below the median: a statistic with no lower tail
 
 
 def local_contrast(x: torch.Tensor) -> torch.Tensor:
@@ -107,6 +112,8 @@ def fit_real_statistics(model: RealStatistics, images: torch.Tensor) -> RealStat
     # A statistic pinned at its floor (most real images have no isolated pixel) has lo = median:
     # a least width keeps its tail units finite.
     lo, hi = np.minimum(lo, median - MIN_WIDTH), np.maximum(hi, median + MIN_WIDTH)
+    lower_tail = np.array([name not in UPPER_TAIL_ONLY for name in STATISTICS])
+    lo = np.where(lower_tail, lo, median - NO_TAIL)  # its lower tail units stay near -1 for any value
     for name, value in (("lo", lo), ("median", median), ("hi", hi)):
         getattr(model, name).copy_(torch.as_tensor(value, dtype=torch.float32))
     return model

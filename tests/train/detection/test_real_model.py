@@ -80,3 +80,13 @@ def test_images_unlike_the_training_images_fall_outside_the_range(fitted, make):
     odd = to_model(make(np.random.default_rng(0), real))
     assert (fitted.outlier_score(odd) > 0).all() and (fitted(odd) < 0).all()
     assert (fitted(to_model(real)) >= 0).float().mean() >= 0.9  # logit 0 is "real", as in the CLI
+
+
+def test_an_image_without_isolated_pixels_is_not_on_the_edge_of_the_range():
+    """When most training images have an isolated pixel or two, the 0.1 % quantile is "none": an
+    image with none must still count as typical, not as sitting on the edge of the range."""
+    images = garments(1000, seed=3)
+    images[: 600, 1, 1] = 255                                    # a lone bright pixel on the background in 60 %
+    model = fit_real_statistics(RealStatistics(components=4), to_model(images))
+    units = model.tail_units(to_model(garments(50, seed=4)))[:, STATISTICS.index("isolated_pixels")]
+    assert torch.all(units < -0.5)
