@@ -210,7 +210,7 @@ def test_the_number_test_fails_on_a_drifted_figure_of_the_real_docs(tmp_path):
     names every span citing it."""
     results = copy_docs(tmp_path) / "docs" / "detector_results.json"
     data = json.loads(results.read_text())
-    data["held_out"]["upsample-ns"]["balanced_accuracy"] = 0.7312
+    data["held_out_summary"]["worst_balanced_accuracy"] = 0.7312
     results.write_text(json.dumps(data))
     stale, _ = refresh(tmp_path, write=False)
     assert {(s.document, s.measured) for s in stale} == {
@@ -233,7 +233,9 @@ def test_a_new_detector_shipped_json_reaches_every_doc_citing_the_shipped_models
                      ("docs/gan_notes.md", "seed_test.detector.balanced_accuracy", "0.931"),
                      ("docs/detector.md", "seed_test.detector.balanced_accuracy", "0.931"),
                      ("README.md", "real_test_fpr", "3.1"), ("docs/detector.md", "real_test_fpr", "3.12"),
-                     ("README.md", "sanity.models.detector.passed", "5")}
+                     ("README.md", "sanity.models.detector.passed", "5"),
+                     ("models/README.md", "sanity.models.detector.passed", "5"),
+                     ("docs/detector.md", "sanity.models.detector.passed", "5")}
     refresh(tmp_path, write=True)
     assert refresh(tmp_path, write=False)[0] == []
 
@@ -248,6 +250,6 @@ def test_a_new_eval_json_reaches_the_readme_the_model_card_and_the_notes(tmp_pat
     stale, _ = refresh(tmp_path, write=False)
     assert {(s.document, s.measured) for s in stale if s.key == "fid.fid"} == \
         {("README.md", "21.4"), ("models/README.md", "21.4"), ("docs/gan_notes.md", "21.4"),
-         ("docs/recipe.md", "21.4")}
+         ("docs/recipe.md", "21.4"), ("docs/detector.md", "21.4")}
     refresh(tmp_path, write=True)
     assert refresh(tmp_path, write=False)[0] == []
