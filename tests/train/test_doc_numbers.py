@@ -235,7 +235,8 @@ def test_a_new_detector_shipped_json_reaches_every_doc_citing_the_shipped_models
                      ("README.md", "real_test_fpr", "3.1"), ("docs/detector.md", "real_test_fpr", "3.12"),
                      ("README.md", "sanity.models.detector.passed", "5"),
                      ("models/README.md", "sanity.models.detector.passed", "5"),
-                     ("docs/detector.md", "sanity.models.detector.passed", "5")}
+                     ("docs/detector.md", "sanity.models.detector.passed", "5"),
+                     ("docs/gan_notes.md", "sanity.models.detector.passed", "5")}
     refresh(tmp_path, write=True)
     assert refresh(tmp_path, write=False)[0] == []
 
