@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO))
 from train.data import grey_levels, load_fashion_mnist, to_model_range  # noqa: E402
 from train.detection.config import DetectorConfig  # noqa: E402
 from train.detection.fit import real_split  # noqa: E402
-from train.detection.real_model import fit_real_statistics, RealStatistics, STATISTICS, TAIL_QUANTILE  # noqa: E402
+from train.detection.real_model import (fit_real_statistics, in_tail_units, RealStatistics, STATISTICS,  # noqa: E402
+                                        tail_range)
 from train.detection.sanity import make_battery  # noqa: E402
 from train.detection.zoo import families, sample_zoo, zoo_generators  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
@@ -54,12 +55,11 @@ def all_statistics(model: RealStatistics, images: np.ndarray) -> np.ndarray:
 
 
 def tail_units(values: np.ndarray, real_fit: np.ndarray) -> np.ndarray:
-    """Each statistic in tail units against `real_fit`, as RealStatistics does (least width 1e-3);
-    the last column, the shipped rule's score, is in tail units already."""
-    lo, median, hi = np.quantile(real_fit[:, :-1], [TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE], axis=0)
-    lo, hi = np.minimum(lo, median - 1e-3), np.maximum(hi, median + 1e-3)
-    x = values[:, :-1]
-    return np.concatenate([np.maximum((x - hi) / (hi - median), (lo - x) / (median - lo)), values[:, -1:]], 1)
+    """Each statistic in tail units against `real_fit`, two-sided, as RealStatistics measures
+    them; the last column, the shipped rule's score, is in tail units already."""
+    statistics = values.shape[1] - 1
+    units = in_tail_units(values[:, :-1], *tail_range(real_fit[:, :-1], np.ones(statistics, dtype=bool)))
+    return np.concatenate([units, values[:, -1:]], 1)
 
 
 def image_sets(config: DetectorConfig, zoo: list, per_set: int) -> dict:

@@ -87,14 +87,29 @@ class RealStatistics(nn.Module):
 
     def tail_units(self, images: torch.Tensor) -> torch.Tensor:
         """[N, len(STATISTICS)]: how far outside the real range each statistic is (> 0: outside)."""
-        s = self.statistics(images)
-        return torch.maximum((s - self.hi) / (self.hi - self.median), (self.lo - s) / (self.median - self.lo))
+        return in_tail_units(self.statistics(images), self.lo, self.median, self.hi)
 
     def outlier_score(self, images: torch.Tensor) -> torch.Tensor:
         return self.tail_units(images).amax(1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return SLOPE * (self.cut - self.outlier_score(images))
+
+
+def in_tail_units(values, lo, median, hi):
+    """Statistics [N, S] in tail units against their range (lo, median, hi, each [S]); torch or numpy."""
+    above, below = (values - hi) / (hi - median), (lo - values) / (median - lo)
+    return torch.maximum(above, below) if isinstance(above, torch.Tensor) else np.maximum(above, below)
+
+
+def tail_range(values: np.ndarray, lower_tail: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lo, median, hi) of statistics [N, S] of real images: the TAIL_QUANTILE quantiles and the
+    median, at least MIN_WIDTH apart; a statistic without `lower_tail` gets lo NO_TAIL below."""
+    lo, median, hi = np.quantile(values, [TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE], axis=0)
+    # A statistic pinned at its floor (most real images have no isolated pixel) has lo = median:
+    # a least width keeps its tail units finite.
+    lo, hi = np.minimum(lo, median - MIN_WIDTH), np.maximum(hi, median + MIN_WIDTH)
+    return np.where(lower_tail, lo, median - NO_TAIL), median, hi  # no lower tail: units near -1 always
 
 
 def fit_real_statistics(model: RealStatistics, images: torch.Tensor) -> RealStatistics:
@@ -108,12 +123,7 @@ def fit_real_statistics(model: RealStatistics, images: torch.Tensor) -> RealStat
     model.pca_basis.copy_(torch.as_tensor(np.ascontiguousarray(basis), dtype=torch.float32))
     with torch.inference_mode():
         s = torch.cat([model.statistics(batch) for batch in images.split(4096)]).double().numpy()
-    lo, median, hi = np.quantile(s, [TAIL_QUANTILE, 0.5, 1 - TAIL_QUANTILE], axis=0)
-    # A statistic pinned at its floor (most real images have no isolated pixel) has lo = median:
-    # a least width keeps its tail units finite.
-    lo, hi = np.minimum(lo, median - MIN_WIDTH), np.maximum(hi, median + MIN_WIDTH)
-    lower_tail = np.array([name not in UPPER_TAIL_ONLY for name in STATISTICS])
-    lo = np.where(lower_tail, lo, median - NO_TAIL)  # its lower tail units stay near -1 for any value
+    lo, median, hi = tail_range(s, np.array([name not in UPPER_TAIL_ONLY for name in STATISTICS]))
     for name, value in (("lo", lo), ("median", median), ("hi", hi)):
         getattr(model, name).copy_(torch.as_tensor(value, dtype=torch.float32))
     return model
