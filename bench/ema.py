@@ -17,7 +17,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint  # noqa: E402
+from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint  # noqa: E402
 from train.gan.monitor import DomainFID  # noqa: E402
 from train.metrics.classifier import DEFAULT_CLASSIFIER  # noqa: E402
 
@@ -41,7 +41,7 @@ def main() -> None:
         checkpoint = load_checkpoint(path)
         if "ema" not in checkpoint:
             sys.exit(f"bench/ema.py: {path} has no EMA weights (train with --ema 0.999)")
-        fid = {ema: monitor.measure(networks_from_checkpoint(checkpoint, ema=ema)[0], torch.device("cpu"))["domain_fid"]
+        fid = {ema: monitor.measure(generator_from_checkpoint(checkpoint, ema=ema), torch.device("cpu"))["domain_fid"]
                for ema in (False, True)}
         print(f"{path.stem:<14} {checkpoint['step']:>6} {fid[False]:>8.2f} {fid[True]:>8.2f} {fid[True] / fid[False]:>8.3f}")
         rows.append({"checkpoint": path.stem, "step": checkpoint["step"], "raw": fid[False], "ema": fid[True]})

@@ -3,9 +3,10 @@
 # that the detector meets (and the leave-one-family-out test holds out) generators that differ in
 # what leaves fingerprints: how they up-sample (transposed conv, nearest, bilinear, pixel shuffle,
 # fully connected), the discriminator's normalisation (spectral norm or none), the loss (ns, hinge,
-# wgan-gp), conditioning (AC-GAN or none), width (16, 32, 64), EMA weights and Adam settings.
+# wgan-gp), conditioning (AC-GAN or none), width (16, 32, 64), EMA weights and Adam settings;
+# and two that are not GANs at all: conditional VAEs (python -m train.vae).
 # Usage: scripts/train_zoo.sh [ZOO_DIR] (default runs/zoo). Each run has a wall-clock budget in
-# minutes of this machine's 2 CPU cores: 44 in all, about 48 with start-up and the final figures.
+# minutes of this machine's 2 CPU cores: 48 in all, about 52 with start-up and the final figures.
 # On a GPU add --device cuda and expect far more steps in the same minutes. A run whose
 # checkpoints/latest.pt exists is skipped (runs of an older version of this list stay and are
 # learnt from too: start from an empty ZOO_DIR for exactly this list). Together with
@@ -33,6 +34,13 @@ train() {  # train NAME MINUTES [flags...]
     echo "== $name ($minutes min)"
     $python -m train --run-dir "$zoo/$name" --device cpu --epochs 100 --max-minutes "$minutes" \
         --no-progress "$@"
+}
+vae() {  # vae NAME MINUTES [flags...]: python -m train.vae, otherwise as train
+    local name=$1 minutes=$2
+    shift 2
+    if [[ -f $zoo/$name/checkpoints/latest.pt ]]; then echo "skip $name (exists)"; return; fi
+    echo "== $name ($minutes min)"
+    $python -m train.vae --run-dir "$zoo/$name" --epochs 100 --max-minutes "$minutes" "$@"
 }
 # Optimiser recipes. DCGAN: no spectral norm, Adam(0.5, 0.999) at 2e-4 (the project's first
 # recipe, train/gan/config.py DCGAN_RECIPE). SNGAN: spectral norm, two time-scale
@@ -64,3 +72,7 @@ train pixelshuffle-ns-w64 4 --seed 11 --generator pixelshuffle --loss ns --ema 0
 # Fully connected: no spatial prior at all (pixel-level noise).
 train mlp-ns 2 --seed 2 --generator mlp --loss ns --ema 0 "${dcgan[@]}"
 train mlp-hinge 2 --seed 12 --generator mlp --loss hinge --ema 0.999 "${sngan[@]}"
+# Not a GAN: conditional VAEs, whose images are blurred averages rather than adversarially
+# sharpened; the second with a heavier KL term (beta-VAE), blurrier still.
+vae vae-convtranspose 2 --seed 13 --generator convtranspose
+vae vae-upsample 2 --seed 14 --generator upsample --kl-weight 2

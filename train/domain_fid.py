@@ -18,7 +18,7 @@ from typing import Literal, Optional
 
 from train.command import run_command
 from train.errors import TrainError
-from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint
 from train.gan.config import TrainConfig
 from train.gan.monitor import DomainFID
 from train.gan.trainer import pick_device
@@ -77,7 +77,7 @@ def backfill(config: DomainFIDConfig) -> list[dict]:
         checkpoint = load_checkpoint(path)
         if checkpoint["step"] in done:
             continue
-        generator, _, _ = networks_from_checkpoint(checkpoint)
+        generator = generator_from_checkpoint(checkpoint)
         measured = monitor.measure(generator.to(device), device)
         new.append({"step": checkpoint["step"], "epoch": epoch, **measured,
                     "domain_fid_from": path.relative_to(run.root).as_posix()})

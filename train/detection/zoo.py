@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from train.errors import TrainError
-from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint
 from train.gan.config import TrainConfig
 from train.gan.sampling import balanced_labels, sample_images
 from train.run.rundir import RunDir
@@ -31,8 +31,12 @@ class ZooGenerator:
         return f"{run}/{self.checkpoint.stem}" + ("/ema" if self.ema else "")
 
 
-def family_of(config: TrainConfig) -> str:
-    """`convtranspose-ns`, `mlp-ns`, `convtranspose-ns-unconditional`, ..."""
+def family_of(checkpoint: dict) -> str:
+    """A GAN's `convtranspose-ns`, `mlp-ns`, `convtranspose-ns-unconditional`, ...; a VAE's
+    (python -m train.vae) `vae-convtranspose`, ... (its decoder's architecture)."""
+    config = TrainConfig.from_json(checkpoint["config"])
+    if checkpoint.get("kind", "gan") == "vae":
+        return f"vae-{config.generator}"
     return f"{config.generator}-{config.loss}" + ("-unconditional" if config.unconditional else "")
 
 
@@ -57,7 +61,7 @@ def run_generators(run_dir: Path) -> list[ZooGenerator]:
     with raw and, for --ema runs, averaged weights."""
     run = RunDir(run_dir)
     latest = load_checkpoint(run.latest)
-    family = family_of(TrainConfig.from_json(latest["config"]))
+    family = family_of(latest)
     snapshots = sorted(run.checkpoints.glob("epoch_*.pt"))
     last_epoch_step = load_checkpoint(snapshots[-1])["step"] if snapshots else None
     if last_epoch_step != latest["step"]:
@@ -78,7 +82,7 @@ def families(generators: list[ZooGenerator]) -> list[str]:
 def sample_generator(generator: ZooGenerator, n: int, seed: int) -> np.ndarray:
     """n uint8 images [n, 28, 28] from one zoo generator, classes balanced, noise from `seed`."""
     checkpoint = load_checkpoint(generator.checkpoint)
-    network, _, _ = networks_from_checkpoint(checkpoint, ema=generator.ema)
+    network = generator_from_checkpoint(checkpoint, ema=generator.ema)
     labels = balanced_labels(n, network.num_classes)
     return sample_images(network, labels, seed, torch.device("cpu"))
 

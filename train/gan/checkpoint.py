@@ -11,10 +11,13 @@ import torch
 
 from train.errors import CheckpointError
 from train.gan.config import ARCHITECTURE_FIELDS, TrainConfig
-from train.gan.networks import Discriminator, Generator, without_spectral_norm
+from train.gan.networks import Discriminator, Generator, GENERATORS, model_classes, without_spectral_norm
 from train.run.atomic import save_torch_atomic
 
 CHECKPOINT_VERSION = 1
+# What a checkpoint's "kind" (absent: "gan") says it holds beyond "generator", "config" and
+# "step": a GAN run's discriminator, or a VAE run's encoder (python -m train.vae).
+KINDS = {"gan": {"discriminator"}, "vae": {"encoder"}}
 
 
 class TrainingParts(Protocol):
@@ -78,8 +81,9 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises several unrelated types for corrupt files
         raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
-    missing = {"generator", "discriminator", "config", "step"} - set(checkpoint)
-    if missing or checkpoint.get("version") != CHECKPOINT_VERSION:
+    kind = checkpoint.get("kind", "gan")
+    missing = ({"generator", "config", "step"} | KINDS.get(kind, set())) - set(checkpoint)
+    if kind not in KINDS or missing or checkpoint.get("version") != CHECKPOINT_VERSION:
         raise CheckpointError(f"{path} is not a checkpoint of this project "
                               f"(missing {sorted(missing)}, version {checkpoint.get('version')})")
     return checkpoint
@@ -89,6 +93,8 @@ def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
                      num_classes: Optional[int] = None) -> None:
     """Refuse to resume into networks of another shape, naming the fields that differ (and the
     class count, which follows --dataset / --data-path)."""
+    if checkpoint.get("kind", "gan") != "gan":
+        raise CheckpointError(f"{path} is a {checkpoint['kind']} run's checkpoint, not a GAN's")
     saved = TrainConfig.from_json(checkpoint["config"])  # fields older runs lack get their defaults
     differ = [f"{k}: checkpoint {getattr(saved, k)!r}, now {getattr(config, k)!r}"
               for k in ARCHITECTURE_FIELDS if getattr(saved, k) != getattr(config, k)]
@@ -115,16 +121,30 @@ def generator_weights(checkpoint: dict) -> str:
     return "ema" if "ema" in checkpoint else "raw"
 
 
-def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Generator, Discriminator, TrainConfig]:
-    """Rebuild both networks from the config stored in the checkpoint, in eval mode, for
-    inference: spectral norm folded into plain weights. The generator carries the EMA weights
-    when the run kept them (--ema), unless ema=False."""
-    config = TrainConfig.from_json(checkpoint["config"])
-    generator, discriminator = config.networks(len(checkpoint["class_names"]))
+def generator_from_checkpoint(checkpoint: dict, ema: bool = True) -> Generator:
+    """The generator (a VAE run's decoder) rebuilt from the checkpoint's config, in eval mode,
+    for inference; with the EMA weights when the run kept them (--ema), unless ema=False."""
+    config = TrainConfig.from_json(checkpoint["config"])  # a VAE's config has the fields this reads
+    num_classes = model_classes(len(checkpoint["class_names"]), config.unconditional)
+    generator = GENERATORS[config.generator](config.latent_dim, num_classes, config.width)
     use_ema = ema and generator_weights(checkpoint) == "ema"
     try:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e
+    return generator.eval()
+
+
+def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Generator, Discriminator, TrainConfig]:
+    """A GAN run's generator (generator_from_checkpoint) and discriminator, in eval mode, for
+    inference: spectral norm folded into plain weights."""
+    if "discriminator" not in checkpoint:
+        raise CheckpointError(f"a {checkpoint.get('kind')} checkpoint has no discriminator: "
+                              "only its generator can be used (generator_from_checkpoint)")
+    config = TrainConfig.from_json(checkpoint["config"])
+    _, discriminator = config.networks(len(checkpoint["class_names"]))
+    try:
         discriminator.load_state_dict(checkpoint["discriminator"])
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e
-    return generator.eval(), without_spectral_norm(discriminator.eval()), config
+    return generator_from_checkpoint(checkpoint, ema), without_spectral_norm(discriminator.eval()), config

@@ -186,6 +186,20 @@ def model_classes(num_classes: int, unconditional: bool = False) -> int:
     return 1 if unconditional else num_classes
 
 
+def dcgan_init(network: nn.Module) -> nn.Module:
+    """DCGAN's initialisation, from torch's global seed: weights N(0, 0.02), biases 0."""
+    for module in weighted_layers(network):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    return network
+
+
+def build_generator(name: str, latent_dim: int, num_classes: int, width: int) -> nn.Module:
+    """The generator architecture GENERATORS[name], DCGAN-initialised from torch's global seed."""
+    return dcgan_init(GENERATORS[name](latent_dim, num_classes, width))
+
+
 def build_networks(latent_dim: int, width: int, num_classes: int = 10, unconditional: bool = False,
                    generator: str = "convtranspose",
                    spectral_norm: bool = False) -> tuple[nn.Module, Discriminator]:
@@ -193,12 +207,11 @@ def build_networks(latent_dim: int, width: int, num_classes: int = 10, unconditi
     unconditional=True built for one class (see model_classes); `generator` names one of
     GENERATORS; spectral_norm normalises the discriminator's weights."""
     num_classes = model_classes(num_classes, unconditional)
-    generator = GENERATORS[generator](latent_dim, num_classes, width)
-    discriminator = Discriminator(num_classes, width)
-    for module in weighted_layers(generator) + weighted_layers(discriminator):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
+    # Both built before either is initialised: the order of draws from the seed that every
+    # run so far was made with.
+    generator, discriminator = GENERATORS[generator](latent_dim, num_classes, width), Discriminator(num_classes, width)
+    dcgan_init(generator)
+    dcgan_init(discriminator)
     if spectral_norm:  # after the init: the parametrization starts its power iteration from it
         for layer in weighted_layers(discriminator):
             nn.utils.parametrizations.spectral_norm(layer)

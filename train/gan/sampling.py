@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from train.data import to_uint8
 from train.errors import TrainError
-from train.gan.checkpoint import load_checkpoint, networks_from_checkpoint
+from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint
 from train.gan.networks import Generator
 from train.run.rundir import RunDir
 
@@ -49,8 +49,7 @@ def load_generator(run_dir: Path, device: torch.device) -> tuple[Generator, dict
     """The run's latest generator in eval mode on `device` (its EMA weights when the run kept
     them, --ema), and its checkpoint dict."""
     checkpoint = load_checkpoint(RunDir(run_dir).latest, map_location="cpu")
-    generator, _, _ = networks_from_checkpoint(checkpoint)
-    return generator.to(device).eval(), checkpoint
+    return generator_from_checkpoint(checkpoint).to(device), checkpoint
 
 
 @torch.inference_mode()
