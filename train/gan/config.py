@@ -39,9 +39,9 @@ class TrainConfig:
     resume: bool = field(default=False, metadata=_help(
         "continue from RUN_DIR/checkpoints/latest.pt (model, optimizers, step, RNG, metrics)"))
     # How long
-    epochs: int = field(default=100, metadata=_help(
-        "passes over the 60k training images (the default takes under an hour on 2 CPU cores: "
-        "python bench/train_speed.py)"))
+    epochs: int = field(default=125, metadata=_help(
+        "passes over the 60k training images (the default takes just under an hour on 2 CPU "
+        "cores: docs/recipe.md; python bench/train_speed.py measures the speed)"))
     max_steps: Optional[int] = field(default=None, metadata=_help(
         "stop after this many optimisation steps in total (for smoke runs)"))
     max_minutes: Optional[float] = field(default=None, metadata=_help(
