@@ -82,6 +82,15 @@ COLUMNS = (("images/s", "images_per_s", ",.0f"), ("steps", "steps", ",d"),
            ("Inception FID", "inception_fid", ".1f"))
 
 
+def with_run_inception(row: dict, run_dir: Path) -> dict:
+    """`row` with the Inception FID of its run's eval.json, when that has one."""
+    path = run_dir / "eval.json"
+    fid = json.loads(path.read_text()).get("fid", {}) if path.is_file() else {}
+    if fid.get("fid") is None:
+        return row
+    return {**row, "inception_fid": fid["fid"], "inception_samples": fid["n_generated"]}
+
+
 def markdown_table(json_path: str, results: list) -> list[str]:
     """The rows as a Markdown table whose figures cite `json_path` (doc_numbers spans)."""
     lines = ["| row | seed | " + " | ".join(c[0] for c in COLUMNS) + " |",
@@ -113,10 +122,18 @@ def main() -> None:
     parser.add_argument("--doc-marker", help="the table's marker in --doc (default: the study's name)")
     parser.add_argument("--table-only", action="store_true",
                         help="train nothing: put --json's rows into --doc")
+    parser.add_argument("--inception-from-runs", action="store_true",
+                        help="with --table-only: first take each row's Inception FID from its run's eval.json "
+                             "(OUT/STUDY/INDEX-seedSEED, measured later with python -m train.evaluate) into --json")
     args = parser.parse_args()
     if args.table_only:
-        results = json.loads(args.json.read_text())["rows"]
-        return write_doc_table(args.doc, args.doc_marker or args.study, args.json, results)
+        table = json.loads(args.json.read_text())
+        if args.inception_from_runs:
+            seen = [row["seed"] for row in table["rows"]]  # run INDEX counts the rows of its seed
+            table["rows"] = [with_run_inception(row, args.out / args.study / f"{seen[:i].count(row['seed'])}-seed{row['seed']}")
+                             for i, row in enumerate(table["rows"])]
+            args.json.write_text(json.dumps(table, indent=2) + "\n")
+        return write_doc_table(args.doc, args.doc_marker or args.study, args.json, table["rows"])
     torch.set_num_threads(usable_cpus())
     rows = {name: row_config(values) for name, values in STUDIES[args.study]().items()
             if not args.rows or name in args.rows}
