@@ -7,6 +7,7 @@ generator architectures (`--generator`, train/gan/networks.py GENERATORS), so it
 carry a "generator" that every sampler of the project draws from (z ~ N(0, I), a class label);
 they have no discriminator (checkpoint.KINDS).
 """
+import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from train.gan.checkpoint import save_checkpoint
 from train.gan.config import _help
 from train.gan.networks import build_generator, GENERATORS, weighted_layers
 from train.gan.runtime import deadline_after, usable_cpus
+from train.run.atomic import write_text_atomic
 from train.run.rundir import RunDir
 
 
@@ -94,11 +96,13 @@ def vae_checkpoint(config: VAEConfig, encoder, decoder, step: int, class_names) 
 
 
 def train_vae(config: VAEConfig) -> int:
-    """Train on the CPU; writes checkpoints/epoch_NNN.pt after each epoch and latest.pt; returns the steps."""
+    """Train on the CPU; writes config.json, then checkpoints/epoch_NNN.pt after each epoch and
+    latest.pt; returns the steps."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(usable_cpus())
     run = RunDir(config.run_dir)
     run.prepare(resume=False)
+    write_text_atomic(run.config, json.dumps(config.to_json(), indent=2) + "\n")
     data = load_fashion_mnist("train", config.data_dir)
     encoder = Encoder(config.latent_dim, len(data.class_names), config.width)
     decoder = build_generator(config.generator, config.latent_dim, len(data.class_names), config.width)

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -42,6 +43,7 @@ def vae_run(tmp_path_factory, tiny_data_dir):
 
 
 def test_a_vae_run_is_a_zoo_family_of_its_own(vae_run):
+    assert json.loads((vae_run / "config.json").read_text())["generator"] == "bilinear"
     generators = run_generators(vae_run)
     assert {g.family for g in generators} == {"vae-bilinear"}
     assert [(g.checkpoint.name, g.final) for g in generators] == [("epoch_001.pt", False), ("epoch_002.pt", True)]
