@@ -5,7 +5,7 @@
         [--models models] [--json docs/detector_validation.json]
 
 Validation: the 9,000 real test images outside the seed's test (its 1,000 are drawn by
-train.data.real_sample with seed 0) and 2,000 images of MODELS/generator.onnx (200 a class) from
+train.data.real_sample: real_sample_indices) and 2,000 images of MODELS/generator.onnx (200 a class) from
 noise seed 777 (the seed's test uses seed 0). Prints one JSON row: the real FPR, the fraction
 of generated images caught and their mean (balanced accuracy), and the sanity battery
 (train/detection/sanity.py, on 1,000 of those real images): checks passed and what each checked
@@ -19,18 +19,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from train.data import load_fashion_mnist  # noqa: E402
-from train.detection.evaluate import onnx_logits, onnx_scorer  # noqa: E402
+from train.data import load_fashion_mnist, real_sample_indices  # noqa: E402
+from train.detection.evaluate import onnx_logits, onnx_scorer, SEED_TEST_REAL, SEED_TEST_SEED  # noqa: E402
 from train.detection.sanity import passed, run_battery  # noqa: E402
 from train.gan.sampling import generated_images  # noqa: E402
 
-SEED_TEST_REAL, GENERATED_PER_CLASS, NOISE_SEED = 1000, 200, 777
+GENERATED_PER_CLASS, NOISE_SEED = 200, 777
 
 
 def validation_images(models: Path) -> tuple[np.ndarray, np.ndarray]:
     """(real test images outside the seed's test, generated images from another noise seed)."""
     test = load_fashion_mnist("test")
-    seed_test = np.random.default_rng(0).choice(len(test.labels), SEED_TEST_REAL, replace=False)
+    seed_test = real_sample_indices(len(test.labels), SEED_TEST_REAL, SEED_TEST_SEED)
     outside = np.ones(len(test.labels), bool)
     outside[seed_test] = False
     classes = np.repeat(np.arange(10), GENERATED_PER_CLASS)

@@ -250,5 +250,10 @@ def evaluation_images(run_config, data_dir: Optional[Path]) -> tuple[ImageSet, s
 def real_sample(images: torch.Tensor, labels: torch.Tensor, n: int, seed: int):
     """min(n, N) images drawn uniformly without replacement (seeded), as numpy arrays: the real
     half of the 1k + 1k accuracy tests (train.evaluate, train.detection.evaluate)."""
-    pick = np.sort(np.random.default_rng(seed).choice(len(labels), min(n, len(labels)), replace=False))
+    pick = real_sample_indices(len(labels), n, seed)
     return images.numpy()[pick], labels.numpy()[pick]
+
+
+def real_sample_indices(total: int, n: int, seed: int) -> np.ndarray:
+    """The sorted indices real_sample draws: min(n, total) of range(total), seeded."""
+    return np.sort(np.random.default_rng(seed).choice(total, min(n, total), replace=False))

@@ -15,7 +15,7 @@ import datetime
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -27,7 +27,7 @@ from train.data import (batched_outputs, real_sample, evaluation_images, find_da
     load_fashion_mnist)
 from train.errors import EvaluationError
 from train.gan.checkpoint import is_unconditional, load_checkpoint, networks_from_checkpoint
-from train.gan.config import TrainConfig
+from train.gan.config import json_values, TrainConfig
 from train.gan.sampling import balanced_labels, sample_images
 from train.gan.trainer import pick_device
 from train.metrics import domain, inception
@@ -229,8 +229,7 @@ def evaluate_run(config: EvaluateConfig) -> dict:
     result = {"run_dir": str(config.run_dir), "checkpoint": str(run.latest),
               "step": checkpoint["step"], "class_names": class_names,
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "device": str(device), "config": {k: str(v) if isinstance(v, Path) else v
-                                                for k, v in asdict(config).items()},
+              "device": str(device), "config": json_values(config),
               "discriminator_accuracy": accuracy,
               "fid": fid_section(config, generator, test, len(class_names), device) if fashion else not_fashion,
               "domain": domain_result(config, generator, test, device, fashion, unconditional, not_fashion)}

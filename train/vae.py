@@ -10,7 +10,7 @@ they have no discriminator (checkpoint.KINDS).
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -22,7 +22,7 @@ from torch import nn
 from train.data import load_fashion_mnist, to_model_range
 from train.errors import TrainError
 from train.gan.checkpoint import save_checkpoint
-from train.gan.config import _help
+from train.gan.config import _help, json_values
 from train.gan.networks import build_generator, GENERATORS, weighted_layers
 from train.gan.runtime import deadline_after, usable_cpus
 from train.run.atomic import write_text_atomic
@@ -47,7 +47,7 @@ class VAEConfig:
     seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
 
     def to_json(self) -> dict:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        return json_values(self)
 
 
 class Encoder(nn.Module):

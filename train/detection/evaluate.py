@@ -83,10 +83,13 @@ def held_out_summary(held_out: dict) -> dict:
             "largest_real_fpr": max(r["real_fpr"] for r in held_out.values())}
 
 
+SEED_TEST_REAL, SEED_TEST_SEED = 1000, 0  # the seed's test: real test images drawn by real_sample
+
+
 def seed_test(config: DetectorConfig, test) -> dict:
     """The seed's test for the shipped models: 1,000 real test images and 1,000 images of
     models/generator.onnx, 100 per class, seed 0; accuracy = balanced accuracy here."""
-    real, _ = real_sample(test.images, test.labels, 1000, 0)
+    real, _ = real_sample(test.images, test.labels, SEED_TEST_REAL, SEED_TEST_SEED)
     generated = generated_images(MODELS, np.repeat(np.arange(10), 100), np.random.default_rng(0))
     return {name: scores(onnx_logits(path, real), onnx_logits(path, generated), len(generated))
             for name, path in (("detector", config.export), ("discriminator", MODELS / "discriminator.onnx"))}

@@ -21,6 +21,12 @@ def _help(text: str, **more) -> dict:
     return {"help": text, **more}
 
 
+def json_values(config) -> dict:
+    """A config dataclass's fields as JSON values (paths as strings): what config.json and
+    eval.json store."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()}
+
+
 @dataclass
 class TrainConfig:
     # Where things go
@@ -117,7 +123,7 @@ class TrainConfig:
                               self.generator, self.spectral_norm)
 
     def to_json(self) -> dict:
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        return json_values(self)
 
     @classmethod
     def from_json(cls, values: dict) -> "TrainConfig":
