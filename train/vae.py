@@ -23,7 +23,7 @@ from train.data import load_fashion_mnist, to_model_range
 from train.errors import TrainError
 from train.gan.checkpoint import save_checkpoint
 from train.gan.config import _help, json_values
-from train.gan.networks import build_generator, GENERATORS, weighted_layers
+from train.gan.networks import build_generator, dcgan_init, GENERATORS
 from train.gan.runtime import deadline_after, usable_cpus
 from train.run.atomic import write_text_atomic
 from train.run.rundir import RunDir
@@ -104,10 +104,8 @@ def train_vae(config: VAEConfig) -> int:
     run.prepare(resume=False)
     write_text_atomic(run.config, json.dumps(config.to_json(), indent=2) + "\n")
     data = load_fashion_mnist("train", config.data_dir)
-    encoder = Encoder(config.latent_dim, len(data.class_names), config.width)
+    encoder = dcgan_init(Encoder(config.latent_dim, len(data.class_names), config.width))
     decoder = build_generator(config.generator, config.latent_dim, len(data.class_names), config.width)
-    for layer in weighted_layers(encoder):
-        nn.init.normal_(layer.weight, 0.0, 0.02)
     optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], config.lr)
     rng, step, deadline = torch.Generator().manual_seed(config.seed), 0, deadline_after(config.max_minutes)
     steps_per_epoch = len(data) // config.batch_size

@@ -11,7 +11,8 @@ import torch
 
 from train.errors import CheckpointError
 from train.gan.config import ARCHITECTURE_FIELDS, TrainConfig
-from train.gan.networks import Discriminator, Generator, GENERATORS, model_classes, without_spectral_norm
+from train.gan.networks import (Discriminator, Generator, GENERATORS, model_classes, with_spectral_norm,
+                                without_spectral_norm)
 from train.run.atomic import save_torch_atomic
 
 CHECKPOINT_VERSION = 1
@@ -142,7 +143,9 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
         raise CheckpointError(f"a {checkpoint.get('kind')} checkpoint has no discriminator: "
                               "only its generator can be used (generator_from_checkpoint)")
     config = TrainConfig.from_json(checkpoint["config"])
-    _, discriminator = config.networks(len(checkpoint["class_names"]))
+    discriminator = Discriminator(model_classes(len(checkpoint["class_names"]), config.unconditional), config.width)
+    if config.spectral_norm:  # the stored weights are the parametrization's (weight.original, u, v)
+        with_spectral_norm(discriminator)
     try:
         discriminator.load_state_dict(checkpoint["discriminator"])
     except RuntimeError as e:

@@ -213,6 +213,13 @@ def build_networks(latent_dim: int, width: int, num_classes: int = 10, unconditi
     dcgan_init(generator)
     dcgan_init(discriminator)
     if spectral_norm:  # after the init: the parametrization starts its power iteration from it
-        for layer in weighted_layers(discriminator):
-            nn.utils.parametrizations.spectral_norm(layer)
+        with_spectral_norm(discriminator)
     return generator, discriminator
+
+
+def with_spectral_norm(network: nn.Module) -> nn.Module:
+    """`network` with each weighted layer's weight spectrally normalised (a parametrization:
+    the state dict then holds weight.original and the power-iteration vectors)."""
+    for layer in weighted_layers(network):
+        nn.utils.parametrizations.spectral_norm(layer)
+    return network
