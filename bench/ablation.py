@@ -5,8 +5,8 @@ alone on the old one (DCGAN_RECIPE), and all together, trained on the real Fashi
                              [--out runs/ablation] [--json docs/ablation_recipe.json]
                              [--doc docs/recipe.md]
 
-Studies: "recipe" (old default, old + each change in RECIPE_CHANGES, new default) and "loss"
-(the old recipe with ns, hinge and wgan-gp with 5 critic steps).
+Studies: "recipe" (old default, old + each change in RECIPE_CHANGES, all together, the default)
+and "loss" (the old recipe with ns, hinge and wgan-gp with 5 critic steps).
 A wall-clock budget is unfair on a shared machine (a job that starts beside one run slows it
 alone), so the budget is turned into steps: the rows' step speeds are first measured side by
 side (bench/train_speed.py), then each run trains `minutes x images/s / batch` steps with
@@ -31,15 +31,17 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 from train_speed import side_by_side_rates  # noqa: E402
 
-from train.gan.config import as_flags, DCGAN_RECIPE, RECIPE_CHANGES, TrainConfig  # noqa: E402
+from train.gan.config import as_flags, DCGAN_RECIPE, DEFAULT_CHANGES, RECIPE_CHANGES, TrainConfig  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
 from train.gan.runtime import usable_cpus  # noqa: E402
 
 def recipe_rows() -> dict:
-    """{row name: TrainConfig values}: the old default, each change alone, all together."""
+    """{row name: TrainConfig values}: the old default, each change alone, all together, and the
+    default (the old one with DEFAULT_CHANGES; last, so that the earlier rows keep their run folders)."""
     together = {k: v for change in RECIPE_CHANGES.values() for k, v in change.items()}
+    default = {k: v for name in DEFAULT_CHANGES for k, v in RECIPE_CHANGES[name].items()}
     return {"old default": {}, **{f"old + {name}": change for name, change in RECIPE_CHANGES.items()},
-            "all changes": together}
+            "all changes": together, f"the default ({' + '.join(DEFAULT_CHANGES)})": default}
 
 
 def loss_rows() -> dict:
