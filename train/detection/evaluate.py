@@ -22,7 +22,7 @@ from train.errors import EvaluationError
 from train.gan.sampling import generated_images
 
 from train.detection.calibration import (average_precision, balanced_accuracy, false_positive_rate,
-                                         GOAL_BALANCED_ACCURACY, reliability)
+                                         GOAL_BALANCED_ACCURACY, GOAL_REAL_FPR, reliability)
 from train.detection.config import DetectorConfig
 from train.detection.fit import fit_detector, logits_of
 from train.detection.report import write_report
@@ -73,14 +73,16 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str
 
 
 def held_out_summary(held_out: dict) -> dict:
-    """What the docs quote of the held-out table: how many families meet the goal, the worst and best."""
+    """What the docs quote of the held-out table: how many families meet each goal (balanced accuracy,
+    real FPR), the worst and best."""
     accuracy = {family: r["balanced_accuracy"] for family, r in held_out.items()}
     worst, best = min(accuracy, key=accuracy.get), max(accuracy, key=accuracy.get)
     return {"families": len(accuracy), "goal": GOAL_BALANCED_ACCURACY,
             "meeting_goal": sum(a >= GOAL_BALANCED_ACCURACY for a in accuracy.values()),
             "worst_family": worst, "worst_balanced_accuracy": accuracy[worst],
             "best_family": best, "best_balanced_accuracy": accuracy[best],
-            "largest_real_fpr": max(r["real_fpr"] for r in held_out.values())}
+            "largest_real_fpr": max(r["real_fpr"] for r in held_out.values()), "real_fpr_goal": GOAL_REAL_FPR,
+            "within_real_fpr_goal": sum(r["real_fpr"] <= GOAL_REAL_FPR for r in held_out.values())}
 
 
 SEED_TEST_REAL, SEED_TEST_SEED = 1000, 0  # the seed's test: real test images drawn by real_sample

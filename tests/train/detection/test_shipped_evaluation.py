@@ -93,3 +93,4 @@ def test_held_out_summary_counts_the_goal_and_names_the_worst_and_best_family():
     assert (summary["meeting_goal"], summary["families"]) == (2, 3)
     assert (summary["worst_family"], summary["worst_balanced_accuracy"]) == ("b", 0.7)
     assert (summary["best_family"], summary["largest_real_fpr"]) == ("a", 0.03)
+    assert (summary["real_fpr_goal"], summary["within_real_fpr_goal"]) == (0.02, 2)
