@@ -58,7 +58,7 @@ class DetectorConfig:
     real_fpr: float = field(default=0.01, metadata=_help(
         "fraction of held-out real images the real-image model alone may call generated (its share "
         "of --target-fpr)"))
-    epochs: int = field(default=16, metadata=_help("passes of the fingerprint CNN over the real images"))
+    epochs: int = field(default=24, metadata=_help("passes of the fingerprint CNN over the real images"))
     batch_size: int = field(default=256, metadata=_help("images per step, half real, half generated"))
     lr: float = field(default=1e-3, metadata=_help("Adam learning rate of the fingerprint CNN"))
     width: int = field(default=32, metadata=_help("base channel count of the fingerprint CNN"))
