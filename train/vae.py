@@ -7,7 +7,6 @@ generator architectures (`--generator`, train/gan/networks.py GENERATORS), so it
 carry a "generator" that every sampler of the project draws from (z ~ N(0, I), a class label);
 they have no discriminator (checkpoint.KINDS).
 """
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,10 +21,9 @@ from torch import nn
 from train.data import load_fashion_mnist, to_model_range
 from train.errors import TrainError
 from train.gan.checkpoint import save_checkpoint
-from train.gan.config import _help, json_values
+from train.gan.config import _help, json_values, save_config
 from train.gan.networks import build_generator, dcgan_init, GENERATORS
 from train.gan.runtime import deadline_after, usable_cpus
-from train.run.atomic import write_text_atomic
 from train.run.rundir import RunDir
 
 
@@ -102,7 +100,7 @@ def train_vae(config: VAEConfig) -> int:
     torch.set_num_threads(usable_cpus())
     run = RunDir(config.run_dir)
     run.prepare(resume=False)
-    write_text_atomic(run.config, json.dumps(config.to_json(), indent=2) + "\n")
+    save_config(config, run.config)
     data = load_fashion_mnist("train", config.data_dir)
     encoder = dcgan_init(Encoder(config.latent_dim, len(data.class_names), config.width))
     decoder = build_generator(config.generator, config.latent_dim, len(data.class_names), config.width)

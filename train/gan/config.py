@@ -27,6 +27,11 @@ def json_values(config) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()}
 
 
+def save_config(config, path: Path) -> None:
+    """Write a config dataclass as config.json, whole or not at all: `--resume` reads it back."""
+    write_text_atomic(path, json.dumps(json_values(config), indent=2) + "\n")
+
+
 @dataclass
 class TrainConfig:
     # Where things go
@@ -139,7 +144,7 @@ class TrainConfig:
 
     def save(self, path: Path) -> None:
         """Write config.json whole or not at all: `--resume` reads it back."""
-        write_text_atomic(path, json.dumps(self.to_json(), indent=2) + "\n")
+        save_config(self, path)
 
 
 # The recipe before docs/recipe.md's ablation (DCGAN's Adam settings, non-saturating loss,
