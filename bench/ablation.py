@@ -10,7 +10,9 @@ and "loss" (the old recipe with ns, hinge and wgan-gp with 5 critic steps).
 A wall-clock budget is unfair on a shared machine (a job that starts beside one run slows it
 alone), so the budget is turned into steps: the rows' step speeds are first measured side by
 side (bench/train_speed.py), then each run trains `minutes x images/s / batch` steps with
-`--max-steps`, reproducible anywhere from the step counts the JSON keeps. Each run is then
+`--max-steps`, reproducible anywhere from the step counts the JSON keeps. `--more-seeds` adds
+runs of other seeds to an earlier table at that table's speeds (the same steps per row), so seeds
+compare at equal compute. Each run is then
 measured by `python -m train.evaluate`: the domain FID, precision and recall of 10,000 generated
 images in the FashionMNIST classifier's features, and with --inception-samples N the Inception
 FID of N generated images against the 10,000 test images (~0.1-0.2 s per image on this CPU).
@@ -24,6 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,6 +96,28 @@ def with_run_inception(row: dict, run_dir: Path) -> dict:
     return {**row, "inception_fid": fid["fid"], "inception_samples": fid["n_generated"]}
 
 
+def rows_and_rates(study: str, names: list, earlier: dict) -> tuple[dict, dict]:
+    """The study's rows to train ({name: TrainConfig values}: `names`, by default all, or those of
+    the `earlier` table) and their images/s: the earlier table's, else measured side by side now."""
+    names = names or (list(dict.fromkeys(row["row"] for row in earlier["rows"])) if earlier else None)
+    rows = {name: row_config(values) for name, values in STUDIES[study]().items() if not names or name in names}
+    if names and len(rows) != len(names):
+        sys.exit(f"bench/ablation.py: --rows: the {study} study has rows {list(STUDIES[study]())}")
+    if earlier:
+        return rows, earlier_rates(earlier["rows"], rows)
+    return rows, side_by_side_rates(torch.device("cpu"), {n: TrainConfig(**v) for n, v in rows.items()},
+                                    steps=30, warmup=5, rounds=3)
+
+
+def earlier_rates(results: list, rows: dict) -> dict:
+    """{row name: images/s} of an earlier table's rows, so that new seeds train the same steps."""
+    rates = {row["row"]: row["images_per_s"] for row in results}
+    missing = [name for name in rows if name not in rates]
+    if missing:
+        sys.exit(f"bench/ablation.py: --more-seeds: the earlier table has no rows {missing}; pass --rows")
+    return {name: rates[name] for name in rows}
+
+
 def markdown_table(json_path: str, results: list) -> list[str]:
     """The rows as a Markdown table whose figures cite `json_path` (doc_numbers spans)."""
     lines = ["| row | seed | " + " | ".join(c[0] for c in COLUMNS) + " |",
@@ -104,10 +129,49 @@ def markdown_table(json_path: str, results: list) -> list[str]:
     return lines
 
 
+def seed_summary(results: list) -> list[dict]:
+    """Per row with more than one seed: the seeds and the mean, lowest and highest domain FID
+    and the mean recall, so that a gap between rows can be set beside the spread within one."""
+    summary = []
+    for name in dict.fromkeys(row["row"] for row in results):
+        runs = [row for row in results if row["row"] == name]
+        if len(runs) > 1:
+            fids = [row["domain_fid"] for row in runs]
+            summary.append({"row": name, "seeds": [row["seed"] for row in runs],
+                            "domain_fid_mean": float(np.mean(fids)), "domain_fid_min": min(fids),
+                            "domain_fid_max": max(fids), "recall_mean": float(np.mean([r["recall"] for r in runs]))})
+    return summary
+
+
+def summary_table(json_path: str, summary: list) -> list[str]:
+    """The seed summary as a Markdown table citing `json_path` (none when no row has two seeds)."""
+    if not summary:
+        return []
+    lines = ["", "| row | seeds | domain FID, mean | lowest | highest | recall, mean |",
+             "|---|---|---:|---:|---:|---:|"]
+    keys = (("domain_fid_mean", ".2f"), ("domain_fid_min", ".2f"), ("domain_fid_max", ".2f"), ("recall_mean", ".3f"))
+    for i, row in enumerate(summary):
+        cells = [span(json_path, f"by_row.{i}.{key}", row[key], spec) for key, spec in keys]
+        lines.append(f"| {row['row']} | {', '.join(map(str, row['seeds']))} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_json(path: Path, table: dict) -> None:
+    """The table's JSON, with its seed summary (by_row) brought up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**table, "by_row": seed_summary(table["rows"])}, indent=2) + "\n")
+
+
 def write_doc_table(doc: Path, marker: str, json_path: Path, results: list) -> None:
     """Replace the lines between `<!-- ablation MARKER -->` and `<!-- /ablation -->` in `doc`."""
-    table = markdown_table(json_path.resolve().relative_to(REPO).as_posix(), results)
+    source = json_path.resolve().relative_to(REPO).as_posix()
+    table = markdown_table(source, results) + summary_table(source, seed_summary(results))
     replace_block(doc, f"<!-- ablation {marker} -->", "<!-- /ablation -->", table)
+
+
+def run_folder(args, index: int, seed: int) -> Path:
+    """OUT/STUDY/INDEX-seedSEED: the run of the INDEX-th row trained with SEED."""
+    return args.out / args.study / f"{index}-seed{seed}"
 
 
 def main() -> None:
@@ -124,6 +188,9 @@ def main() -> None:
     parser.add_argument("--doc-marker", help="the table's marker in --doc (default: the study's name)")
     parser.add_argument("--table-only", action="store_true",
                         help="train nothing: put --json's rows into --doc")
+    parser.add_argument("--more-seeds", action="store_true",
+                        help="add runs of --seeds to --json's rows (by default of each row there), at their "
+                             "images/s and minutes")
     parser.add_argument("--inception-from-runs", action="store_true",
                         help="with --table-only: first take each row's Inception FID from its run's eval.json "
                              "(OUT/STUDY/INDEX-seedSEED, measured later with python -m train.evaluate) into --json")
@@ -132,35 +199,31 @@ def main() -> None:
         table = json.loads(args.json.read_text())
         if args.inception_from_runs:
             seen = [row["seed"] for row in table["rows"]]  # run INDEX counts the rows of its seed
-            table["rows"] = [with_run_inception(row, args.out / args.study / f"{seen[:i].count(row['seed'])}-seed{row['seed']}")
+            table["rows"] = [with_run_inception(row, run_folder(args, seen[:i].count(row["seed"]), row["seed"]))
                              for i, row in enumerate(table["rows"])]
-            args.json.write_text(json.dumps(table, indent=2) + "\n")
+        write_json(args.json, table)
         return write_doc_table(args.doc, args.doc_marker or args.study, args.json, table["rows"])
     torch.set_num_threads(usable_cpus())
-    rows = {name: row_config(values) for name, values in STUDIES[args.study]().items()
-            if not args.rows or name in args.rows}
-    if args.rows and len(rows) != len(args.rows):
-        parser.error(f"--rows: the {args.study} study has rows {list(STUDIES[args.study]())}")
-    rates = side_by_side_rates(torch.device("cpu"), {n: TrainConfig(**v) for n, v in rows.items()},
-                               steps=30, warmup=5, rounds=3)
-    results, out = [], args.out / args.study
+    earlier = json.loads(args.json.read_text()) if args.more_seeds else None
+    rows, rates = rows_and_rates(args.study, args.rows, earlier)
+    results = list(earlier["rows"]) if earlier else []
+    args.minutes = earlier["minutes"] if earlier else args.minutes
     print(f"{args.minutes:g} CPU minutes per row ({usable_cpus()} threads); lower FID is better")
     print(f"{'row':<28} {'seed':>4} {'img/s':>6} {'steps':>6} {'domain FID':>10} {'prec':>5} "
           f"{'recall':>6} {'Inception':>9}")
     for seed in args.seeds:
         for index, (name, values) in enumerate(rows.items()):
             steps = max(1, int(args.minutes * 60 * rates[name] / TrainConfig.batch_size))
-            evaluation = train_and_evaluate(out / f"{index}-seed{seed}", values, seed, steps,
+            evaluation = train_and_evaluate(run_folder(args, index, seed), values, seed, steps,
                                             args.inception_samples)
             row = result_row(name, values, seed, rates[name], steps, evaluation)
             results.append(row)
             inception = "-" if row["inception_fid"] is None else f"{row['inception_fid']:.1f}"
             print(f"{name:<28} {seed:>4} {rates[name]:>6.0f} {steps:>6} {row['domain_fid']:>10.2f} "
                   f"{row['precision']:>5.2f} {row['recall']:>6.2f} {inception:>9}", flush=True)
-            path = args.json or out / f"{args.study}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"study": args.study, "minutes": args.minutes,
-                                        "threads": usable_cpus(), "rows": results}, indent=2) + "\n")
+            path = args.json or args.out / args.study / f"{args.study}.json"
+            write_json(path, {"study": args.study, "minutes": args.minutes, "threads": usable_cpus(),
+                              "rows": results})
     if args.doc:
         write_doc_table(args.doc, args.doc_marker or args.study, path, results)
 
