@@ -109,6 +109,17 @@ def rows_and_rates(study: str, names: list, earlier: dict) -> tuple[dict, dict]:
                                     steps=30, warmup=5, rounds=3)
 
 
+def earlier_table(path: Path, seeds: list) -> dict:
+    """The table --more-seeds adds to, refusing seeds it already has (their runs would be overwritten)."""
+    if path is None or not path.is_file():
+        sys.exit(f"bench/ablation.py: --more-seeds needs the earlier table as --json, got {path}")
+    table = json.loads(path.read_text())
+    taken = sorted(set(seeds) & {row["seed"] for row in table["rows"]})
+    if taken:
+        sys.exit(f"bench/ablation.py: --more-seeds: {path} already has seed(s) {taken}")
+    return table
+
+
 def earlier_rates(results: list, rows: dict) -> dict:
     """{row name: images/s} of an earlier table's rows, so that new seeds train the same steps."""
     rates = {row["row"]: row["images_per_s"] for row in results}
@@ -139,7 +150,8 @@ def seed_summary(results: list) -> list[dict]:
             fids = [row["domain_fid"] for row in runs]
             summary.append({"row": name, "seeds": [row["seed"] for row in runs],
                             "domain_fid_mean": float(np.mean(fids)), "domain_fid_min": min(fids),
-                            "domain_fid_max": max(fids), "recall_mean": float(np.mean([r["recall"] for r in runs]))})
+                            "domain_fid_max": max(fids),
+                            "recall_mean": float(np.mean([row["recall"] for row in runs]))})
     return summary
 
 
@@ -204,7 +216,7 @@ def main() -> None:
         write_json(args.json, table)
         return write_doc_table(args.doc, args.doc_marker or args.study, args.json, table["rows"])
     torch.set_num_threads(usable_cpus())
-    earlier = json.loads(args.json.read_text()) if args.more_seeds else None
+    earlier = earlier_table(args.json, args.seeds) if args.more_seeds else None
     rows, rates = rows_and_rates(args.study, args.rows, earlier)
     results = list(earlier["rows"]) if earlier else []
     args.minutes = earlier["minutes"] if earlier else args.minutes
