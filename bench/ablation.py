@@ -21,6 +21,7 @@ With --doc, the table goes into that Markdown file between `<!-- ablation STUDY 
 `<!-- /ablation -->`, each figure a span citing the JSON (`python -m train.doc_numbers` checks them).
 """
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -168,10 +169,20 @@ def summary_table(json_path: str, summary: list) -> list[str]:
     return lines
 
 
+def fid_agreement(results: list) -> dict:
+    """Of the pairs of rows that have both FIDs, how many the domain FID and the Inception FID
+    order alike: whether the fast FID can stand in for the published one."""
+    rows = [row for row in results if row["inception_fid"] is not None]
+    pairs = list(itertools.combinations(rows, 2))
+    alike = sum((a["domain_fid"] < b["domain_fid"]) == (a["inception_fid"] < b["inception_fid"]) for a, b in pairs)
+    return {"rows": len(rows), "pairs": len(pairs), "ordered_alike": alike}
+
+
 def write_json(path: Path, table: dict) -> None:
-    """The table's JSON, with its seed summary (by_row) brought up to date."""
+    """The table's JSON, with its seed summary (by_row) and FID agreement brought up to date."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**table, "by_row": seed_summary(table["rows"])}, indent=2) + "\n")
+    derived = {"by_row": seed_summary(table["rows"]), "fid_agreement": fid_agreement(table["rows"])}
+    path.write_text(json.dumps({**table, **derived}, indent=2) + "\n")
 
 
 def write_doc_table(doc: Path, marker: str, json_path: Path, results: list) -> None:
