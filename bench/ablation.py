@@ -38,6 +38,7 @@ from train_speed import side_by_side_rates  # noqa: E402
 from train.gan.config import as_flags, DCGAN_RECIPE, DEFAULT_CHANGES, RECIPE_CHANGES, TrainConfig  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
 from train.gan.runtime import usable_cpus  # noqa: E402
+from train.run.atomic import write_text_atomic  # noqa: E402
 
 def recipe_rows() -> dict:
     """{row name: TrainConfig values}: the old default, each change alone, all together, and the
@@ -182,7 +183,7 @@ def write_json(path: Path, table: dict) -> None:
     """The table's JSON, with its seed summary (by_row) and FID agreement brought up to date."""
     path.parent.mkdir(parents=True, exist_ok=True)
     derived = {"by_row": seed_summary(table["rows"]), "fid_agreement": fid_agreement(table["rows"])}
-    path.write_text(json.dumps({**table, **derived}, indent=2) + "\n")
+    write_text_atomic(path, json.dumps({**table, **derived}, indent=2) + "\n")
 
 
 def write_doc_table(doc: Path, marker: str, json_path: Path, results: list) -> None:

@@ -18,7 +18,6 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -27,14 +26,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from train.data import load_fashion_mnist  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
-from train.evaluate import EvaluateConfig, inception_fid  # noqa: E402
+from train.evaluate import EvaluateConfig, fid_noise_seed, fid_section  # noqa: E402
 from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint  # noqa: E402
-from train.gan.sampling import balanced_labels, sample_images  # noqa: E402
 from train.report import PUBLISHED_FID  # noqa: E402
 from train.run.atomic import write_text_atomic  # noqa: E402
 from train.run.metrics_log import read_rows, step_rows, training_minutes  # noqa: E402
 
-NOISE_SEED = 1  # train.evaluate's fid_section draws its noise from --seed 0 plus one
+NOISE_SEED = fid_noise_seed(EvaluateConfig().seed)  # what fid_section draws from at the default --seed
 DEFAULT_RUN_TARGET = 25  # the FID the bare `python -m train` is held to (docs/recipe.md)
 
 
@@ -52,16 +50,15 @@ def point(step: int, clock: dict) -> dict:
 
 
 def snapshot_row(path: Path, samples: int, test, clock: dict) -> dict:
-    """The Inception FID of one checkpoint's generator, with its step and training minutes."""
+    """The Inception FID of one checkpoint's generator (train.evaluate's fid_section), with its
+    step and training minutes."""
     checkpoint = load_checkpoint(path, map_location="cpu")
     generator = generator_from_checkpoint(checkpoint)
-    started = time.perf_counter()
-    fake = sample_images(generator, balanced_labels(samples, generator.num_classes), NOISE_SEED,
-                         torch.device("cpu"))
-    fid = inception_fid(EvaluateConfig(progress=False), test, fake, "cpu")
+    fid = fid_section(EvaluateConfig(fid_samples=samples, progress=False), generator, test,
+                      generator.num_classes, torch.device("cpu"))
     return {"checkpoint": path.name, **point(checkpoint["step"], clock), "fid": fid["fid"],
             "n_generated": fid["n_generated"], "n_real": fid["n_real"], "source": "bench/fid_curve.py",
-            "seconds": time.perf_counter() - started}
+            "seconds": fid["seconds"]}
 
 
 def eval_row(path: Path, clock: dict) -> dict:
@@ -69,7 +66,7 @@ def eval_row(path: Path, clock: dict) -> dict:
     evaluation = json.loads(path.read_text())
     fid = evaluation["fid"]
     if "fid" not in fid or fid.get("seed") != NOISE_SEED:
-        sys.exit(f"bench/fid_curve.py: {path} has no Inception FID with noise seed {NOISE_SEED}")
+        sys.exit(f"bench/fid_curve.py: {path} has no Inception FID with the curve's noise (seed {NOISE_SEED})")
     return {"checkpoint": Path(evaluation["checkpoint"]).name, **point(evaluation["step"], clock),
             "fid": fid["fid"], "n_generated": fid["n_generated"], "n_real": fid["n_real"], "source": str(path)}
 

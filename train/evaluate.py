@@ -163,9 +163,15 @@ def fid_section(config: EvaluateConfig, generator, test, num_classes: int,
         return {"skipped": f"--fid-samples {config.fid_samples} (needs at least 2)"}
     started = time.perf_counter()
     labels = balanced_labels(config.fid_samples, generator.num_classes)
-    fake = sample_images(generator, labels, config.seed + 1, device, progress=config.progress)
+    seed = fid_noise_seed(config.seed)
+    fake = sample_images(generator, labels, seed, device, progress=config.progress)
     result = inception_fid(config, test, fake, str(device))
-    return {**result, "seed": config.seed + 1, "seconds": time.perf_counter() - started}
+    return {**result, "seed": seed, "seconds": time.perf_counter() - started}
+
+
+def fid_noise_seed(seed: int) -> int:
+    """The seed of the Inception FID's noise for --seed: its own, apart from the other sections'."""
+    return seed + 1
 
 
 def inception_fid(config: EvaluateConfig, test, fake: np.ndarray, device: str) -> dict:
