@@ -20,6 +20,9 @@ class DetectorConfig:
     evaluate: bool = field(default=False, metadata=_help(
         "instead of training the shipped detector, measure: leave each generator family out, "
         "train without it, test on it; and the shipped --export model on the seed's test"))
+    jobs: int = field(default=1, metadata=_help(
+        "with --evaluate: held-out families fitted at once, each in a process of its own with its share "
+        "of the CPU threads (2 on a 2-core CPU: the CNN is too small to keep two threads busy)"))
     report: Path = field(default=Path("docs/detector.md"), metadata=_help(
         "with --evaluate: the report to write (figures and results JSON beside it)"))
     sanity: bool = field(default=False, metadata=_help(

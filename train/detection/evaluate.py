@@ -8,9 +8,11 @@ and its calibration, and the sanity battery (sanity.py) on it and on the discrim
 report, a results JSON and figures (report.py). `sanity_battery` alone is `--sanity`: inference only;
 shipped.py reuses the shipped models' part for `--shipped`.
 """
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from detector.errors import ModelError
 from detector.scoring import sigmoid
 from train.data import load_fashion_mnist, real_sample
 from train.errors import EvaluationError
+from train.gan.runtime import usable_cpus
 from train.gan.sampling import generated_images
 
 from train.detection.calibration import (average_precision, balanced_accuracy, false_positive_rate,
@@ -56,9 +59,9 @@ def scores(real: np.ndarray, generated: np.ndarray, ap_real: int) -> dict:
 
 
 def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str, real: np.ndarray,
-             discriminator_real: np.ndarray) -> dict:
-    """Fit without `family`, test on its final generators; the parts' AP too."""
-    net, fitted = fit_detector(config, [g for g in generators if g.family != family])
+             discriminator_real: np.ndarray, threads: Optional[int] = None) -> dict:
+    """Fit without `family` (on `threads` CPU threads), test on its final generators; the parts' AP too."""
+    net, fitted = fit_detector(config, [g for g in generators if g.family != family], threads)
     finals = [g for g in generators if g.family == family and g.final]
     generated, _ = sample_zoo(finals, config.test_per_family, config.seed + 7919)
     n = len(generated)
@@ -70,6 +73,22 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str
         module = getattr(net, part)
         result[f"{part}_average_precision"] = average_precision(logits_of(module, real[:n]), logits_of(module, generated))
     return result
+
+
+def held_out_all(config: DetectorConfig, generators: list[ZooGenerator], real: np.ndarray,
+                 discriminator_real: np.ndarray) -> dict:
+    """`held_out` for every family. With --jobs N, N fits run at once, each in a process of its own
+    with 1/N of the CPU threads: the fingerprint CNN is too small to keep many threads busy."""
+    names = families(generators)
+    if config.jobs < 1:
+        raise EvaluationError(f"--jobs must be 1 or more, not {config.jobs}")
+    if config.jobs == 1:
+        return {f: held_out(config, generators, f, real, discriminator_real) for f in names}
+    threads = max(1, usable_cpus() // config.jobs)
+    # spawn, not fork: a forked child can hang in an OpenMP pool its parent already started
+    with ProcessPoolExecutor(config.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        fits = {f: pool.submit(held_out, config, generators, f, real, discriminator_real, threads) for f in names}
+        return {f: fit.result() for f, fit in fits.items()}
 
 
 def held_out_summary(held_out: dict) -> dict:
@@ -163,7 +182,7 @@ def evaluate_detector(config: DetectorConfig) -> dict:
     generators = zoo_generators(config.zoo)
     test, real = shuffled_test(config)
     discriminator_real = onnx_logits(MODELS / "discriminator.onnx", real)
-    results = {"held_out": {f: held_out(config, generators, f, real, discriminator_real) for f in families(generators)}}
+    results = {"held_out": held_out_all(config, generators, real, discriminator_real)}
     results["held_out_summary"] = held_out_summary(results["held_out"])
     results["shipped"] = {"model": str(config.export), **shipped_scores(config, test, real),
                           "calibration": calibration(config, generators, real)}

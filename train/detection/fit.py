@@ -5,6 +5,7 @@ it for calibration), generated images from the families being trained on.
 """
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -136,9 +137,11 @@ def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
             "target_fpr": target_fpr, "real_model_fpr": float(np.mean(~kept))}
 
 
-def fit_detector(config: DetectorConfig, generators: list[ZooGenerator]) -> tuple[DetectorNet, dict]:
-    """The whole fit on `generators`' families; returns the network and what was fitted."""
-    torch.set_num_threads(usable_cpus())
+def fit_detector(config: DetectorConfig, generators: list[ZooGenerator],
+                 threads: Optional[int] = None) -> tuple[DetectorNet, dict]:
+    """The whole fit on `generators`' families, on `threads` CPU threads (default: every usable
+    CPU); returns the network and what was fitted."""
+    torch.set_num_threads(threads or usable_cpus())
     data = fit_data(config, generators)
     real_model = fit_real_model(data, config)
     fingerprint = train_fingerprint(data.real_train, data.generated_train, config)

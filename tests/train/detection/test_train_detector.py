@@ -8,6 +8,7 @@ from detector import load_detector
 from train.data import load_fashion_mnist
 from train.detection.calibration import false_positive_rate
 from train.detection.config import DetectorConfig
+from train.detection.evaluate import held_out, held_out_all, shuffled_test
 from train.detection.export import load_detector_checkpoint
 from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
 from train.detection.zoo import zoo_generators
@@ -80,6 +81,26 @@ def test_evaluate_leaves_each_family_out_and_writes_the_report(fitted, tmp_path)
     assert sanity["models"]["detector"]["model"] == str(fitted.export) and sanity["images_per_set"] == 200
     assert set(sanity["models"]) == {"detector", "discriminator"}
     assert "## The sanity battery" in text and "| uniform_noise | uniform noise" in text
+
+
+def test_jobs_fit_the_held_out_families_in_processes_of_their_own_with_the_same_results(fitted, monkeypatch):
+    """--jobs 2: the same rows as fitting one family after another on one thread each (two
+    threads each would only reorder float sums)."""
+    monkeypatch.setattr("train.detection.evaluate.usable_cpus", lambda: 2)  # one thread per process
+    config = DetectorConfig(**{**vars(fitted), "generated_train": 90, "generated_calibration": 90, "jobs": 2})
+    generators = zoo_generators(config.zoo)
+    real = shuffled_test(config)[1][:200]
+    discriminator_real = np.zeros(len(real))
+    in_processes = held_out_all(config, generators, real, discriminator_real)
+    one_by_one = {f: held_out(config, generators, f, real, discriminator_real, threads=1) for f in in_processes}
+    assert list(in_processes) == ["convtranspose-ns", "convtranspose-ns-unconditional", "mlp-ns"]
+    assert in_processes == one_by_one
+
+
+def test_jobs_below_one_are_refused_naming_the_value(fitted, capsys):
+    config = DetectorConfig(**{**vars(fitted), "evaluate": True, "jobs": 0})
+    assert main(cli_args(config)) == 1
+    assert "--jobs must be 1 or more, not 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("focus, expected_runs", [(["a"], {"a"}), (["b", "c"], {"b", "c"}), (["elsewhere"], set())])
