@@ -11,6 +11,7 @@ shipped.py reuses the shipped models' part for `--shipped`.
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -84,10 +85,10 @@ def held_out_all(config: DetectorConfig, generators: list[ZooGenerator], real: n
         raise EvaluationError(f"--jobs must be 1 or more, not {config.jobs}")
     if config.jobs == 1:
         return {f: held_out(config, generators, f, real, discriminator_real) for f in names}
-    threads = max(1, usable_cpus() // config.jobs)
+    threads, quiet = max(1, usable_cpus() // config.jobs), replace(config, progress=False)  # N bars would interleave
     # spawn, not fork: a forked child can hang in an OpenMP pool its parent already started
     with ProcessPoolExecutor(config.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        fits = {f: pool.submit(held_out, config, generators, f, real, discriminator_real, threads) for f in names}
+        fits = {f: pool.submit(held_out, quiet, generators, f, real, discriminator_real, threads) for f in names}
         return {f: fit.result() for f, fit in fits.items()}
 
 
