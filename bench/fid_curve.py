@@ -102,6 +102,13 @@ def merge(path: Path, run_dir: Path, new_rows: list, clock: dict) -> dict:
     return {**curve, "extrapolation": extrapolation(timed, best_published_fid())} if len(timed) > 1 else curve
 
 
+def merge_and_save(path: Path, run_dir: Path, new_rows: list, clock: dict) -> dict:
+    """`merge`, written back at once (atomically) so that a second process sees every finished row."""
+    curve = merge(path, run_dir, new_rows, clock)
+    write_text_atomic(path, json.dumps(curve, indent=2) + "\n")
+    return curve
+
+
 def markdown_table(json_path: str, rows: list) -> list[str]:
     """The rows as a Markdown table whose figures cite `json_path` (doc_numbers spans)."""
     lines = ["| epoch | step | training minutes | Inception FID | generated | measured by |",
@@ -146,16 +153,14 @@ def main() -> None:
     parser.add_argument("--doc", type=Path, help="put the table into this Markdown file (see above)")
     args = parser.parse_args()
     clock = run_clock(args.run_dir)
-    curve = merge(args.json, args.run_dir, [eval_row(p, clock) for p in args.eval_json], clock)
-    write_text_atomic(args.json, json.dumps(curve, indent=2) + "\n")
+    curve = merge_and_save(args.json, args.run_dir, [eval_row(p, clock) for p in args.eval_json], clock)
     test = load_fashion_mnist("test", None) if args.epochs else None
     for epoch in args.epochs:
         path = args.run_dir / "checkpoints" / f"epoch_{epoch:03d}.pt"
         row = snapshot_row(path, args.samples, test, clock)
         print(f"epoch {epoch}: step {row['step']}, {row['minutes']:.1f} min, "
               f"Inception FID {row['fid']:.2f}", flush=True)
-        curve = merge(args.json, args.run_dir, [row], clock)
-        write_text_atomic(args.json, json.dumps(curve, indent=2) + "\n")
+        curve = merge_and_save(args.json, args.run_dir, [row], clock)
     if args.figure:
         plot(curve, args.figure)
     if args.doc:
