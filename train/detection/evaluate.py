@@ -81,8 +81,6 @@ def held_out_all(config: DetectorConfig, generators: list[ZooGenerator], real: n
     """`held_out` for every family. With --jobs N, N fits run at once, each in a process of its own
     with 1/N of the CPU threads: the fingerprint CNN is too small to keep many threads busy."""
     names = families(generators)
-    if config.jobs < 1:
-        raise EvaluationError(f"--jobs must be 1 or more, not {config.jobs}")
     if config.jobs == 1:
         return {f: held_out(config, generators, f, real, discriminator_real) for f in names}
     threads, quiet = max(1, usable_cpus() // config.jobs), replace(config, progress=False)  # N bars would interleave
@@ -179,6 +177,8 @@ def sanity_battery(config: DetectorConfig) -> dict:
 
 
 def evaluate_detector(config: DetectorConfig) -> dict:
+    if config.jobs < 1:  # refused before the zoo is read, not minutes later
+        raise EvaluationError(f"--jobs must be 1 or more, not {config.jobs}")
     started = time.perf_counter()
     generators = zoo_generators(config.zoo)
     test, real = shuffled_test(config)

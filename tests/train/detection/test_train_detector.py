@@ -97,8 +97,8 @@ def test_jobs_fit_the_held_out_families_in_processes_of_their_own_with_the_same_
     assert in_processes == one_by_one
 
 
-def test_jobs_below_one_are_refused_naming_the_value(fitted, capsys):
-    config = DetectorConfig(**{**vars(fitted), "evaluate": True, "jobs": 0})
+def test_jobs_below_one_are_refused_naming_the_value_before_the_zoo_is_read(fitted, tmp_path, capsys):
+    config = DetectorConfig(**{**vars(fitted), "evaluate": True, "jobs": 0, "zoo": [str(tmp_path / "no-zoo")]})
     assert main(cli_args(config)) == 1
     assert "--jobs must be 1 or more, not 0" in capsys.readouterr().err
 
