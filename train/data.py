@@ -151,7 +151,7 @@ def grey_levels(images: torch.Tensor) -> torch.Tensor:
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Inverse of to_model_range, rounding and clamping: float [N,1,H,W] -> uint8 [N,H,W]."""
-    return images.squeeze(1).sub(PIXEL_OFFSET).mul(1 / PIXEL_SCALE).round().clamp(0, 255).to(torch.uint8)
+    return grey_levels(images).squeeze(1).round().clamp(0, 255).to(torch.uint8)
 
 
 @torch.inference_mode()
