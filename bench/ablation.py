@@ -198,7 +198,7 @@ def run_folder(args, index: int, seed: int) -> Path:
     return args.out / args.study / f"{index}-seed{seed}"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--study", choices=sorted(STUDIES), default="recipe")
     parser.add_argument("--minutes", type=float, default=4.0, help="CPU minutes of each row")
@@ -218,15 +218,22 @@ def main() -> None:
     parser.add_argument("--inception-from-runs", action="store_true",
                         help="with --table-only: first take each row's Inception FID from its run's eval.json "
                              "(OUT/STUDY/INDEX-seedSEED, measured later with python -m train.evaluate) into --json")
-    args = parser.parse_args()
-    if args.table_only:
-        table = json.loads(args.json.read_text())
-        if args.inception_from_runs:
-            seen = [row["seed"] for row in table["rows"]]  # run INDEX counts the rows of its seed
-            table["rows"] = [with_run_inception(row, run_folder(args, seen[:i].count(row["seed"]), row["seed"]))
-                             for i, row in enumerate(table["rows"])]
-        write_json(args.json, table)
-        return write_doc_table(args.doc, args.doc_marker or args.study, args.json, table["rows"])
+    return parser.parse_args()
+
+
+def rebuild_table(args: argparse.Namespace) -> None:
+    """--table-only: --json's rows (with --inception-from-runs, each run's Inception FID) into --doc."""
+    table = json.loads(args.json.read_text())
+    if args.inception_from_runs:
+        seen = [row["seed"] for row in table["rows"]]  # run INDEX counts the rows of its seed
+        table["rows"] = [with_run_inception(row, run_folder(args, seen[:i].count(row["seed"]), row["seed"]))
+                         for i, row in enumerate(table["rows"])]
+    write_json(args.json, table)
+    write_doc_table(args.doc, args.doc_marker or args.study, args.json, table["rows"])
+
+
+def run_study(args: argparse.Namespace) -> None:
+    """Train and evaluate every row for every seed, rewriting the JSON after each run."""
     torch.set_num_threads(usable_cpus())
     earlier = earlier_table(args.json, args.seeds) if args.more_seeds else None
     rows, rates = rows_and_rates(args.study, args.rows, earlier)
@@ -235,6 +242,7 @@ def main() -> None:
     print(f"{args.minutes:g} CPU minutes per row ({usable_cpus()} threads); lower FID is better")
     print(f"{'row':<28} {'seed':>4} {'img/s':>6} {'steps':>6} {'domain FID':>10} {'prec':>5} "
           f"{'recall':>6} {'Inception':>9}")
+    path = args.json or args.out / args.study / f"{args.study}.json"
     for seed in args.seeds:
         for index, (name, values) in enumerate(rows.items()):
             steps = max(1, int(args.minutes * 60 * rates[name] / TrainConfig.batch_size))
@@ -245,11 +253,18 @@ def main() -> None:
             inception = "-" if row["inception_fid"] is None else f"{row['inception_fid']:.1f}"
             print(f"{name:<28} {seed:>4} {rates[name]:>6.0f} {steps:>6} {row['domain_fid']:>10.2f} "
                   f"{row['precision']:>5.2f} {row['recall']:>6.2f} {inception:>9}", flush=True)
-            path = args.json or args.out / args.study / f"{args.study}.json"
             write_json(path, {"study": args.study, "minutes": args.minutes, "threads": usable_cpus(),
                               "rows": results})
     if args.doc:
         write_doc_table(args.doc, args.doc_marker or args.study, path, results)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.table_only:
+        rebuild_table(args)
+    else:
+        run_study(args)
 
 
 if __name__ == "__main__":
