@@ -19,6 +19,7 @@ import numpy as np
 
 from detector import load_detector
 from detector.errors import ModelError
+from detector.metadata import IMAGE_SIZE
 from detector.scoring import sigmoid
 from train.data import load_fashion_mnist, real_sample
 from train.errors import EvaluationError
@@ -39,11 +40,20 @@ from detector.model import MODELS_DIR as MODELS  # the shipped discriminator and
 def onnx_scorer(model) -> Callable[[np.ndarray], np.ndarray]:
     """A shipped model's real_logit as a function of uint8 images [N, 28, 28], through the runtime
     package (one session for every call); `model` as `python -m detector --model` takes it."""
-    try:
+    try:  # a missing, broken or misfitting model is the user's input here (--sanity-models)
         session = load_detector(model).model
-    except ModelError as e:  # a missing or broken model is the user's input here (--sanity-models)
+    except ModelError as e:
         raise EvaluationError(str(e)) from e
-    return lambda images: session.logits(session.to_batch(images))
+    if session.info.image_size != IMAGE_SIZE:
+        raise EvaluationError(f"{session.path}: takes {session.info.image_size[0]}x{session.info.image_size[1]} "
+                              f"images, not FashionMNIST's {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}")
+
+    def logits(images: np.ndarray) -> np.ndarray:
+        try:
+            return session.logits(session.to_batch(images))
+        except ModelError as e:
+            raise EvaluationError(str(e)) from e
+    return logits
 
 
 def onnx_logits(model: Path, images: np.ndarray) -> np.ndarray:

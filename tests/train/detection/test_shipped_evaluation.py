@@ -3,6 +3,7 @@ import datetime
 import hashlib
 import json
 
+import numpy as np
 import onnx
 import pytest
 
@@ -94,3 +95,25 @@ def test_held_out_summary_counts_the_goal_and_names_the_worst_and_best_family():
     assert (summary["worst_family"], summary["worst_balanced_accuracy"]) == ("b", 0.7)
     assert (summary["best_family"], summary["largest_real_fpr"]) == ("a", 0.03)
     assert (summary["real_fpr_goal"], summary["within_real_fpr_goal"]) == (0.02, 2)
+
+
+class _Session:
+    """What onnx_scorer uses of a loaded model: its metadata's image size and a failing run."""
+
+    def __init__(self, image_size):
+        self.path, self.info = "m.onnx", type("Info", (), {"image_size": image_size})()
+
+    def to_batch(self, images):
+        return images
+
+    def logits(self, batch):
+        raise evaluate.ModelError("m.onnx: inference failed: invalid dimensions")
+
+
+@pytest.mark.parametrize("image_size, message", [
+    ((32, 32), "m.onnx: takes 32x32 images, not FashionMNIST's 28x28"),
+    ((28, 28), "m.onnx: inference failed")])
+def test_onnx_scorer_turns_a_misfitting_or_failing_model_into_an_evaluation_error(image_size, message, monkeypatch):
+    monkeypatch.setattr(evaluate, "load_detector", lambda model: type("D", (), {"model": _Session(image_size)})())
+    with pytest.raises(evaluate.EvaluationError, match=message):
+        evaluate.onnx_scorer("m.onnx")(np.zeros((2, 28, 28), np.uint8))
