@@ -7,11 +7,10 @@ fatal errors into exit codes is left to __main__.
 import argparse
 import json
 import os
-import sys
 
 from .api import DEFAULT_BATCH_SIZE, load_detector
 from .errors import DetectorError, one_line
-from .inputs import STDIN, expand_inputs
+from .inputs import expand_inputs, read_stdin, STDIN
 
 EPILOG = """\
 output:
@@ -29,13 +28,14 @@ input contract:
   orientation is applied (the image is read upright). Another size is an error unless
   --resize is given. FIFOs and devices are refused unread. A directory is searched
   recursively for files with the extensions above, in sorted order. "-" reads one image's
-  bytes from stdin.
+  bytes from stdin. Files, and stdin, over 64 MiB are refused.
 
 exit status:
   0  every image got an answer
   1  some image failed (its row has "error"), or the model is missing or invalid
      (then the only output is {"error": ...})
   2  bad command line
+  130  interrupted (Ctrl-C)
 
 examples:
   python -m detector img.png
@@ -79,7 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def run(args: argparse.Namespace, stdout, stderr) -> int:
     """Score the images ``args`` names, write rows; return how many inputs failed."""
     detector = load_detector(args.model, batch_size=args.batch_size)
-    entries = expand_inputs(args.images, lambda: sys.stdin.buffer.read())
+    entries = expand_inputs(args.images, read_stdin)
     single = len(args.images) == 1 and len(entries) == 1 and not os.path.isdir(args.images[0])
     failures = 0
     for name, outcome in _outcomes(detector, entries, args.resize):

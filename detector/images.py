@@ -60,6 +60,8 @@ def load_pixels(source, size: tuple[int, int], *, resize: bool = False) -> np.nd
         return _from_array(source, size, resize)
     if isinstance(source, Image.Image):
         return _decode(source, size, resize)
+    if isinstance(source, (bytes, bytearray)):
+        _check_length(len(source), "image data")
     data = source if isinstance(source, (bytes, bytearray)) else _read_file(source)
     pixels = fastpng.decode_gray8(data, size)
     return pixels if pixels is not None else _decode(data, size, resize)
@@ -109,8 +111,7 @@ def _read_file(path) -> bytes:
                 raise ImageError("Is a directory")
             if not stat.S_ISREG(info.st_mode):  # a FIFO, socket or device: may never end
                 raise ImageError("not a regular file (a FIFO, socket or device)")
-            if info.st_size > MAX_FILE_BYTES:
-                raise ImageTooLargeError(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+            _check_length(info.st_size, "file")
             return file.readall()
     except OSError as exc:
         raise ImageError(exc.strerror or str(exc)) from None
@@ -182,6 +183,11 @@ def _from_array(array: np.ndarray, size: tuple[int, int], resize: bool) -> np.nd
     if array.shape == tuple(size):
         return array
     return _decode(Image.fromarray(array), size, resize)
+
+
+def _check_length(length: int, what: str) -> None:
+    if length > MAX_FILE_BYTES:
+        raise ImageTooLargeError(f"{what} is larger than {MAX_FILE_BYTES // 2**20} MiB")
 
 
 def is_image_name(name: str) -> bool:

@@ -5,9 +5,10 @@ cannot yield any image (an empty or unreadable directory), so it still gets its 
 """
 
 import os
+import sys
 
 from .errors import ImageError
-from .images import is_image_name
+from .images import EXTENSIONS, is_image_name, MAX_FILE_BYTES
 
 STDIN = "-"
 
@@ -15,7 +16,7 @@ STDIN = "-"
 def expand_inputs(arguments: list, read_stdin) -> list:
     """Paths stay as given, directories become their image files (recursively, sorted).
 
-    ``read_stdin`` is called (once) for the "-" argument and returns its bytes.
+    ``read_stdin`` is called (once) for the "-" argument and returns its bytes (or an ImageError).
     """
     entries = []
     for argument in arguments:
@@ -26,6 +27,17 @@ def expand_inputs(arguments: list, read_stdin) -> list:
         else:
             entries.append((argument, argument))  # missing files fail later, in their row
     return entries
+
+
+def read_stdin():
+    """The bytes on stdin, read up to one past what load_pixels accepts (so that endless input,
+    such as /dev/zero, is refused rather than read into memory); an ImageError without stdin."""
+    if sys.stdin is None:
+        return ImageError("no stdin to read (it is closed)")
+    try:
+        return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return ImageError(f"cannot read stdin: {exc.strerror or exc}")
 
 
 def scan_directory(directory: str) -> list:
@@ -45,8 +57,8 @@ def scan_directory(directory: str) -> list:
                 path = os.path.join(root, file)
                 found.append((rel + (file,), path, path))
     if not found:
-        return [(directory, ImageError("no image files in this directory (looked for "
-                                       ".png .jpg .jpeg .bmp .tif .tiff .webp .gif)"))]
+        return [(directory, ImageError(f"no image files in this directory (looked for "
+                                       f"{' '.join(sorted(EXTENSIONS))})"))]
     found.sort(key=lambda item: item[0])
     return [(name, source) for _key, name, source in found]
 

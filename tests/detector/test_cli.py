@@ -4,6 +4,7 @@ Most tests call main(argv) in-process (fast); test_subprocess.py covers real pro
 """
 
 import json
+import math
 import os
 import re
 import sys
@@ -174,3 +175,27 @@ def test_native_stderr_is_silenced_while_running(capfd):
         print("detector: ours", file=sys.stderr)
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "detector: ours\nafter\n"
+
+
+
+def test_help_texts_state_the_limits_the_code_applies():
+    from detector import __main__, cli, images, multipart, serve_cli, service
+    side = math.isqrt(images.MAX_PIXELS)
+    assert f"over {images.MAX_FILE_BYTES // 2**20} MiB" in cli.EPILOG
+    assert f"{__main__.EXIT_INTERRUPTED}  interrupted" in cli.EPILOG
+    assert f"body over {service.MAX_BODY_BYTES // 2**20} MiB" in serve_cli.EPILOG
+    assert f"image over {side}x{side} pixels" in serve_cli.EPILOG and side * side == images.MAX_PIXELS
+    assert f"more\n  than {multipart.MAX_PARTS} files" in serve_cli.EPILOG
+
+
+def test_a_closed_stdin_gives_an_error_row(tiny_model, monkeypatch, capsys):
+    from detector.__main__ import main
+    monkeypatch.setattr("sys.stdin", None)
+    assert main(["--model", str(tiny_model), "-"]) == 1
+    assert json.loads(capsys.readouterr().out) == {"error": "no stdin to read (it is closed)"}
+
+
+def test_stdin_over_the_file_limit_is_refused(cli, tiny_model):
+    from detector.images import MAX_FILE_BYTES
+    code, out, _ = cli("--model", tiny_model, "-", stdin=b"\x89PNG\r\n\x1a\n" + bytes(MAX_FILE_BYTES))
+    assert code == 1 and json.loads(out) == {"error": "image data is larger than 64 MiB"}
