@@ -5,7 +5,7 @@ Runs on onnxruntime's CPU provider and needs only onnxruntime, numpy and Pillow 
     from detector import load_detector
     det = load_detector()                    # models/detector.onnx ("discriminator": the GAN's D)
     det.detect("img.png")                    # Prediction(label='real', confidence=0.93, ...)
-    for p in det.detect_many(paths): ...     # batched; bad images come back as ImageError
+    for p in det.detect_many(paths): ...     # batched; a bad image comes back as its DetectorError
 
 Command line: ``python -m detector --help``.
 """

@@ -20,7 +20,7 @@ class Detector:
 
     def __init__(self, model: Model, *, batch_size: int = DEFAULT_BATCH_SIZE):
         if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise DetectorError(f"batch_size must be at least 1, not {batch_size}")
         self.model = model
         self.batch_size = batch_size
 

@@ -19,6 +19,7 @@ REQUIRED_KEYS = ("schema", "kind", "image_size", "normalization", "output", "pos
 PIXEL_SCALE = 1 / 127.5
 PIXEL_OFFSET = -1.0
 NORMALIZATION = {"scale": PIXEL_SCALE, "offset": PIXEL_OFFSET}
+INPUT_NAME = "image"  # the one input of a real-vs-generated model: float32 [N, 1, H, W]
 REAL_LOGIT = "real_logit"  # the output of a real-vs-generated model: log-odds of "real"
 LABELS = ("real", "generated")  # (positive_label, the other one) of such a model
 IMAGE_SIZE = (28, 28)

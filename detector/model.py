@@ -12,12 +12,11 @@ import numpy as np
 import onnxruntime as ort
 
 from .errors import ModelError
-from .metadata import ModelInfo, parse_metadata
+from .metadata import INPUT_NAME, ModelInfo, parse_metadata
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 # The dedicated detector (python -m train.detector); "discriminator" is the GAN's own D.
 DEFAULT_MODEL = "detector"
-INPUT_NAME = "image"
 
 
 def resolve_model_path(model: "str | os.PathLike | None" = None) -> Path:
@@ -28,7 +27,10 @@ def resolve_model_path(model: "str | os.PathLike | None" = None) -> Path:
     """
     if model is None:
         model = DEFAULT_MODEL
-    text = os.fspath(model)
+    try:
+        text = os.fspath(model)
+    except TypeError:
+        raise ModelError(f"a model is a name in models/ or a path, not {model!r}") from None
     is_name = text and os.sep not in text and "/" not in text and not text.endswith(".onnx")
     if is_name and (MODELS_DIR / f"{text}.onnx").is_file():
         return MODELS_DIR / f"{text}.onnx"

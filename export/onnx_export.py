@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from detector.metadata import contract_metadata
+from detector.metadata import contract_metadata, INPUT_NAME
 from train.data import evaluation_images, to_model_range
 from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
     networks_from_checkpoint)
@@ -20,6 +20,8 @@ from train.run.onnx_file import install, OPSET, stamp, write_checked
 
 from .config import ExportConfig
 from .errors import ExportError
+
+GENERATOR_OUTPUT = "image"  # float32 [N, 1, 28, 28] in model range
 
 
 def base_metadata(checkpoint: dict, source: Path) -> dict:
@@ -41,7 +43,7 @@ def generator_metadata(base: dict, train_config, weights: str) -> dict:
     inputs = {"noise": "float32 [N, latent_dim] ~ N(0, 1)"}
     if base["conditional"]:
         inputs["labels"] = "int64 [N] class index"
-    return contract_metadata("generator", output="image", latent_dim=train_config.latent_dim,
+    return contract_metadata("generator", output=GENERATOR_OUTPUT, latent_dim=train_config.latent_dim,
                              architecture=train_config.generator, generator_weights=weights,
                              inputs=inputs, **base)
 
@@ -88,7 +90,7 @@ def parity_inputs(generator: Generator, config: ExportConfig, train_config) -> t
     with torch.no_grad():
         generated = generator.eval()(noise, labels)
     images = torch.cat([to_model_range(test.images[pick]), generated])
-    return {"image": images}, {"noise": noise, "labels": labels}
+    return {INPUT_NAME: images}, {"noise": noise, "labels": labels}
 
 
 def export_run(config: ExportConfig) -> dict:
@@ -101,7 +103,7 @@ def export_run(config: ExportConfig) -> dict:
     d_inputs, g_inputs = parity_inputs(generator, config, train_config)
     g_module, g_inputs = generator_graph(generator, g_inputs, is_unconditional(checkpoint))
     jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
-            ("generator", g_module, g_inputs, "image",
+            ("generator", g_module, g_inputs, GENERATOR_OUTPUT,
              generator_metadata(base, train_config, generator_weights(checkpoint)))]
     report = {"checkpoint": str(source), "step": checkpoint["step"], "opset": OPSET,
               "generator_weights": generator_weights(checkpoint),

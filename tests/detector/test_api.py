@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from detector import detect, Detector, ImageError, load_detector, ModelError, Prediction
+from detector import detect, Detector, DetectorError, ImageError, load_detector, ModelError, Prediction
 from detector.scoring import predictions, sigmoid
 
 
@@ -79,8 +79,13 @@ def test_info_exposes_metadata(detector):
 
 
 def test_batch_size_must_be_positive(detector):
-    with pytest.raises(ValueError):
+    with pytest.raises(DetectorError, match="batch_size must be at least 1, not 0"):
         Detector(detector.model, batch_size=0)
+
+
+def test_a_model_that_is_neither_name_nor_path_is_a_model_error():
+    with pytest.raises(ModelError, match="a model is a name in models/ or a path, not 123"):
+        load_detector(123)
 
 
 def test_sigmoid_is_stable_and_half_is_real():

@@ -167,6 +167,11 @@ def test_unknown_paths_and_wrong_methods(server, method, path, status):
         assert answer[1]["Allow"] in ("POST", "GET, HEAD")
 
 
+def test_head_of_a_post_only_path_is_refused_naming_head(server):
+    response = server.service.handle("HEAD", "/detect", "", b"")
+    assert response.status == 405 and b"/detect answers POST, not HEAD" in response.body
+
+
 def test_head_has_no_body(server):
     status, headers, body = call(server, "HEAD", "/health")
     assert (status, body) == (200, b"") and int(headers["Content-Length"]) > 0

@@ -14,17 +14,18 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
+from detector.metadata import PIXEL_OFFSET
 from train.data import to_model_range, to_uint8
 
 
 def shift(images: torch.Tensor, rng: torch.Generator, max_pixels: int = 2) -> torch.Tensor:
-    """Move each image by whole pixels (up to max_pixels each way), filling with black (-1)."""
-    n = len(images)
-    padded = F.pad(images, [max_pixels] * 4, value=-1.0)
+    """Move each image by whole pixels (up to max_pixels each way), filling with black."""
+    n, height, width = len(images), images.shape[-2], images.shape[-1]
+    padded = F.pad(images, [max_pixels] * 4, value=PIXEL_OFFSET)          # grey level 0 in model range
     dx = torch.randint(0, 2 * max_pixels + 1, (n,), generator=rng)
     dy = torch.randint(0, 2 * max_pixels + 1, (n,), generator=rng)
-    rows = (dy[:, None] + torch.arange(28))[:, :, None]                    # [N, 28, 1]
-    cols = (dx[:, None] + torch.arange(28))[:, None, :]                    # [N, 1, 28]
+    rows = (dy[:, None] + torch.arange(height))[:, :, None]                # [N, H, 1]
+    cols = (dx[:, None] + torch.arange(width))[:, None, :]                 # [N, 1, W]
     return padded[torch.arange(n)[:, None, None], 0, rows, cols][:, None]
 
 

@@ -47,7 +47,8 @@ class DetectorConfig:
     focus_share: float = field(default=0.5, metadata=_help(
         "fraction of the generated training and calibration images drawn from the --focus runs"))
     generated_train: int = field(default=50_000, metadata=_help(
-        "generated training images, shared equally by the training families"))
+        "generated training images: --focus-share of them from the --focus runs, the rest shared equally "
+        "by the training families"))
     generated_calibration: int = field(default=10_000, metadata=_help(
         "generated images (training families, fresh noise) for the calibration"))
     real_calibration: int = field(default=10_000, metadata=_help(

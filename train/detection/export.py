@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from detector.metadata import contract_metadata, REAL_LOGIT
+from detector.metadata import contract_metadata, INPUT_NAME, REAL_LOGIT
 from train.data import CLASS_NAMES, to_model_range
 
 from train.detection.config import DetectorConfig
@@ -44,7 +44,7 @@ def detector_metadata(fitted: dict) -> dict:
 def export_detector(net: DetectorNet, fitted: dict, path: Path, parity_images: np.ndarray) -> float:
     """Write the ONNX detector to `path` once it matches PyTorch; returns the max |difference|."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    inputs = {"image": to_model_range(torch.from_numpy(parity_images))}
+    inputs = {INPUT_NAME: to_model_range(torch.from_numpy(parity_images))}
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp_dir:
         tmp = Path(tmp_dir) / path.name
         difference = write_checked(net, inputs, REAL_LOGIT, tmp, detector_metadata(fitted))

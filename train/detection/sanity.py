@@ -35,7 +35,7 @@ SPECKLE_FRACTION = 0.15  # pixels set to black or white at random
 BLUR_RADIUS = 1.0  # Pillow's GaussianBlur radius (its standard deviation), in pixels
 
 
-def to_uint8(values: np.ndarray) -> np.ndarray:
+def round_to_uint8(values: np.ndarray) -> np.ndarray:
     """Round and clip to the 0..255 grid of an 8-bit image."""
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
@@ -45,7 +45,7 @@ def uniform_noise(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def gaussian_noise(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return to_uint8(rng.normal(127.5, GAUSSIAN_SD, real.shape))
+    return round_to_uint8(rng.normal(127.5, GAUSSIAN_SD, real.shape))
 
 
 def flat_grey(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -89,7 +89,7 @@ def jpeg(quality: int) -> Callable:
 
 
 def added_noise(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return to_uint8(real + rng.normal(0.0, ADDED_NOISE_SD, real.shape))
+    return round_to_uint8(real + rng.normal(0.0, ADDED_NOISE_SD, real.shape))
 
 
 def speckle(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
