@@ -129,7 +129,8 @@ const FmnistDetector = (() => {
     const input = new Float32Array(images.length * size);
     images.forEach((pixels, n) => pixels.forEach((v, i) => { input[n * size + i] = table[v]; }));
     const shape = [images.length, 1, info.height, info.width];
-    const feeds = {image: new ort.Tensor("float32", input, shape)};
+    // The model's one input, by the name the server checked it has (detector.metadata.INPUT_NAME).
+    const feeds = {[session.inputNames[0]]: new ort.Tensor("float32", input, shape)};
     const logits = (await session.run(feeds))[info.output].data;
     return Array.from(logits, (logit) => {
       if (Number.isNaN(logit)) return {error: "model returned NaN for this image"};
