@@ -52,8 +52,9 @@ def main() -> None:
         print(f"{name:<22} caught {rows[name]['caught']:.3f}  real test FPR {rows[name]['real_test_fpr']:.3f}"
               f"  AP {rows[name]['average_precision']:.3f}")
     if args.json:
-        args.json.write_text(json.dumps({"zoo": args.zoo, "target": str(args.target), "images": args.images,
-                                         "target_fpr": GOAL_REAL_FPR, "epochs": config.epochs, "rows": rows}, indent=2) + "\n")
+        summary = {"zoo": args.zoo, "target": str(args.target), "images": args.images,
+                   "target_fpr": GOAL_REAL_FPR, "epochs": config.epochs, "rows": rows}
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ class Service:
         if route is None:
             return json_response({"error": f"no such path: {path}"}, 404)
         allowed, answer = route
-        if method != allowed and not (method == "HEAD" and allowed == "GET"):  # HEAD: the server leaves the body out
+        # HEAD is GET without the body (the server leaves it out)
+        if method != allowed and not (method == "HEAD" and allowed == "GET"):
             return json_response({"error": f"{path} answers {allowed}, not {method}"}, 405,
                                  (("Allow", allowed + (", HEAD" if allowed == "GET" else "")),))
         try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from detector.metadata import contract_metadata, INPUT_NAME
+from detector.metadata import contract_metadata, INPUT_NAME, REAL_LOGIT
 from train.data import evaluation_images, to_model_range
 from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
     networks_from_checkpoint)
@@ -102,7 +102,7 @@ def export_run(config: ExportConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     d_inputs, g_inputs = parity_inputs(generator, config, train_config)
     g_module, g_inputs = generator_graph(generator, g_inputs, is_unconditional(checkpoint))
-    jobs = [("discriminator", RealLogit(discriminator), d_inputs, "real_logit", discriminator_metadata(base)),
+    jobs = [("discriminator", RealLogit(discriminator), d_inputs, REAL_LOGIT, discriminator_metadata(base)),
             ("generator", g_module, g_inputs, GENERATOR_OUTPUT,
              generator_metadata(base, train_config, generator_weights(checkpoint)))]
     report = {"checkpoint": str(source), "step": checkpoint["step"], "opset": OPSET,
