@@ -50,8 +50,8 @@ NEIGHBOURS = 5
 
 def co_occurrences(images: np.ndarray) -> np.ndarray:
     """[N, 2 * 7 * 7]: how often each pair of successive steps (each clipped to -3..3 units of 4
-    grey levels) occurs along rows and along columns of uint8 images [N, 28, 28]."""
-    x = images.astype(np.int64).reshape(len(images), 28, 28)
+    grey levels) occurs along rows and along columns of uint8 images [N, H, W]."""
+    x = images.astype(np.int64)
     bins = 2 * STEP_LEVELS + 1
     counts = []
     for along_rows in (True, False):
