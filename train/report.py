@@ -115,8 +115,8 @@ def table(header: list, rows: list) -> list[str]:
 
 def training_section(config: dict, rows: list) -> list[str]:
     rows = step_rows(rows)
-    keys = ("epochs", "max_steps", "batch_size", "latent_dim", "width", "lr_g", "lr_d",
-            "beta1", "beta2", "class_weight", "seed")
+    keys = ("generator", "loss", "spectral_norm", "ema", "unconditional", "epochs", "max_steps", "batch_size",
+            "latent_dim", "width", "lr_g", "lr_d", "beta1", "beta2", "class_weight", "seed")
     out = ["## Training", "", *table(["setting", "value"], [[k, str(config.get(k))] for k in keys]), "",
            f"{len(rows)} logged steps, last step {max(r['step'] for r in rows)} "
            "(source: config.json, metrics.jsonl). Per-epoch means:", ""]

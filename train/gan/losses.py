@@ -1,4 +1,4 @@
-"""The GAN losses (`--loss`): non-saturating BCE (the default), hinge and WGAN-GP, each with
+"""The GAN losses (`--loss`): hinge (the default), non-saturating BCE and WGAN-GP, each with
 the AC-GAN class term; LOSSES maps each --loss name to its pair of functions.
 
 This is the home of the formulas: each function's docstring states the objective it
