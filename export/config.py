@@ -5,6 +5,8 @@ from typing import Optional
 
 from train.run.rundir import DEFAULT_RUN_DIR
 
+from .errors import ExportError
+
 
 @dataclass
 class ExportConfig:
@@ -28,11 +30,22 @@ class ExportConfig:
     def checkpoint_path(self) -> Path:
         """--checkpoint, else RUN_DIR's latest checkpoint (the default run when neither is given)."""
         if self.run_dir is not None and self.checkpoint is not None:
-            from .errors import ExportError
             raise ExportError("give one of --run-dir and --checkpoint, not both")
         return self.checkpoint or (self.run_dir or DEFAULT_RUN_DIR) / "checkpoints" / "latest.pt"
 
     def out_dir(self) -> Path:
         """--out, else the models/ folder of the run the checkpoint belongs to
         (RUN_DIR/checkpoints/FILE.pt -> RUN_DIR/models)."""
-        return self.out if self.out is not None else self.checkpoint_path().parent.parent / "models"
+        if self.out is not None:
+            return self.out
+        source = self.checkpoint_path()
+        if source.parent.name != "checkpoints":  # no run of its own: its parent's models/ may be the shipped ones
+            raise ExportError(f"{source} is not in a run's checkpoints/ folder: give --out, the folder for the models")
+        return source.parent.parent / "models"
+
+    def check(self) -> None:
+        """Refuse values no export can use, naming them."""
+        if self.parity_images < 1:
+            raise ExportError(f"--parity-images must be 1 or more, not {self.parity_images}")
+        if not self.tolerance >= 0:
+            raise ExportError(f"--tolerance must be 0 or more, not {self.tolerance}")

@@ -95,11 +95,15 @@ def parity_inputs(generator: Generator, config: ExportConfig, train_config) -> t
 
 def export_run(config: ExportConfig) -> dict:
     """Export, check and install both models; returns the report written to export.json."""
+    config.check()
     source, out = config.checkpoint_path(), config.out_dir()
     checkpoint = load_checkpoint(source)
     generator, discriminator, train_config = networks_from_checkpoint(checkpoint)
     base = base_metadata(checkpoint, source)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot make the folder for the models, {out}: {e.strerror or e}") from None
     d_inputs, g_inputs = parity_inputs(generator, config, train_config)
     g_module, g_inputs = generator_graph(generator, g_inputs, is_unconditional(checkpoint))
     jobs = [("discriminator", RealLogit(discriminator), d_inputs, REAL_LOGIT, discriminator_metadata(base)),

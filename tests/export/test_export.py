@@ -95,6 +95,26 @@ def test_export_refuses_both_sources(tmp_path):
         export_run(ExportConfig(run_dir=Path("a"), checkpoint=Path("b"), out=tmp_path))
 
 
+@pytest.mark.parametrize("checkpoint", ["latest.pt", "downloads/latest.pt"])
+def test_a_checkpoint_outside_a_run_needs_out(checkpoint):
+    with pytest.raises(ExportError, match="not in a run's checkpoints/ folder: give --out"):
+        ExportConfig(checkpoint=Path(checkpoint)).out_dir()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"parity_images": 0}, "--parity-images must be 1 or more, not 0"),
+    ({"tolerance": -1.0}, "--tolerance must be 0 or more, not -1.0")])
+def test_export_refuses_unusable_values_naming_them(kwargs, message, tmp_path):
+    with pytest.raises(ExportError, match=message):
+        export_run(ExportConfig(out=tmp_path, **kwargs))
+
+
+def test_export_into_a_file_is_refused_naming_it(tiny_run, tiny_data_dir, tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ExportError, match="cannot make the folder for the models"):
+        export_run(ExportConfig(run_dir=tiny_run, out=tmp_path / "file", data_dir=tiny_data_dir))
+
+
 @pytest.mark.parametrize("kwargs, checkpoint, out", [
     ({}, "runs/fmnist-cgan/checkpoints/latest.pt", "runs/fmnist-cgan/models"),
     ({"run_dir": Path("r")}, "r/checkpoints/latest.pt", "r/models"),
