@@ -13,7 +13,8 @@ The design, chosen so that K ranks train the same model as one process on the sa
   not use it.) The discriminator has no BatchNorm.
 - Rank 0 alone writes: run directory, checkpoints, metrics.jsonl, figures, progress, domain FID.
   The statistics it logs are averaged over the ranks, i.e. those of the global batch.
-Backend: nccl on CUDA (one GPU per rank, by LOCAL_RANK), gloo on the CPU.
+Backend: nccl on CUDA (one GPU per rank, by LOCAL_RANK) with gloo for the few CPU tensors, gloo
+on the CPU.
 """
 import os
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ def init(device_name: str) -> Ranks:
     if cuda:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
+        # With CUDA, nccl carries the tensors on the GPU and gloo the CPU ones (any_rank's flag):
+        # nccl alone refuses CPU tensors.
+        dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
     return Ranks(dist.get_rank(), dist.get_world_size())
 
 
