@@ -52,7 +52,11 @@ def restore_training(state: TrainingParts, checkpoint: dict) -> None:
     state.discriminator.load_state_dict(checkpoint["discriminator"])
     state.opt_g.load_state_dict(checkpoint["opt_g"])
     state.opt_d.load_state_dict(checkpoint["opt_d"])
-    state.noise_rng.set_state(checkpoint["noise_rng"].cpu())
+    try:
+        state.noise_rng.set_state(checkpoint["noise_rng"].cpu())
+    except RuntimeError:  # saved by a run whose noise RNG lived on a GPU
+        raise CheckpointError("the checkpoint's noise RNG state is not a CPU generator's: "
+                              "it cannot be resumed here") from None
     state.fixed_noise = checkpoint["fixed_noise"].to(device)
     state.fixed_labels = checkpoint["fixed_labels"].to(device)
     state.step = checkpoint["step"]

@@ -63,10 +63,12 @@ def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> Tr
     generator, discriminator = config.networks(num_classes)
     generator, discriminator = generator.to(device), discriminator.to(device)
     betas = (config.beta1, config.beta2)
-    noise_rng = torch.Generator(device=device).manual_seed(config.seed)
+    # On the CPU whatever the device: the same draws everywhere, and a checkpoint's RNG state
+    # that a run resumed on another device can load.
+    noise_rng = torch.Generator().manual_seed(config.seed)
     fixed_labels = torch.arange(num_classes, device=device).repeat_interleave(SAMPLES_PER_CLASS)
     fixed_labels = fixed_labels % generator.num_classes  # --unconditional: all 0, a plain grid
-    fixed_noise = torch.randn(len(fixed_labels), config.latent_dim, device=device, generator=noise_rng)
+    fixed_noise = torch.randn(len(fixed_labels), config.latent_dim, generator=noise_rng).to(device)
     return TrainState(generator, discriminator,
                       torch.optim.Adam(generator.parameters(), config.lr_g, betas=betas),
                       torch.optim.Adam(discriminator.parameters(), config.lr_d, betas=betas),
@@ -91,8 +93,8 @@ def draw_fakes(state: TrainState, config: TrainConfig, n: int,
     """Noise z and labels y for this rank's n generated images, from the saved noise RNG. Every
     rank draws the whole global batch and keeps its slice: the RNG stays the same everywhere."""
     n = n * state.ranks.world_size
-    noise = torch.randn(n, config.latent_dim, device=device, generator=state.noise_rng)
-    labels = torch.randint(0, state.generator.num_classes, (n,), device=device, generator=state.noise_rng)
+    noise = torch.randn(n, config.latent_dim, generator=state.noise_rng).to(device)
+    labels = torch.randint(0, state.generator.num_classes, (n,), generator=state.noise_rng).to(device)
     return state.ranks.local(noise), state.ranks.local(labels)
 
 
@@ -115,7 +117,7 @@ def discriminator_step(state: TrainState, real: torch.Tensor, labels: torch.Tens
         real_logit, fake_logit, real_class_logits = logits[:n], logits[n:], class_logits[:n]
         loss_d = loss.discriminator(real_logit, fake_logit, real_class_logits, labels, config.class_weight)
     if loss.gradient_penalty:
-        epsilon = torch.rand(n * state.ranks.world_size, device=real.device, generator=state.noise_rng)
+        epsilon = torch.rand(n * state.ranks.world_size, generator=state.noise_rng).to(real.device)
         # Through the plain D: its gradients still reach DDP's all-reduce in backward().
         critic = lambda x: state.discriminator(x)[0]  # noqa: E731
         loss_d = loss_d + config.gp_weight * gradient_penalty(critic, real, fake.detach(),

@@ -177,6 +177,17 @@ def uninterrupted(tmp_path_factory, fmnist_dir, tiny):
     return run_dir
 
 
+
+def test_the_noise_rng_lives_on_the_cpu_so_a_checkpoint_resumes_on_any_device(make_config):
+    config = make_config(max_steps=1)
+    assert new_state(config, 10, torch.device("cpu")).noise_rng.device == torch.device("cpu")
+    train(config)
+    latest = RunDir(config.run_dir).latest
+    checkpoint = load_checkpoint(latest)
+    save_checkpoint({**checkpoint, "noise_rng": torch.zeros(16, dtype=torch.uint8)}, latest)  # a CUDA generator's size
+    with pytest.raises(CheckpointError, match="noise RNG state is not a CPU generator's"):
+        train(make_config(max_steps=2, resume=True))
+
 @pytest.mark.parametrize("split", [
     2,  # mid-epoch; the epoch boundary (step 4) falls inside the resumed part
     4,  # exactly at the epoch boundary
