@@ -39,6 +39,10 @@ def write_examples(config: ExamplesConfig) -> list[Path]:
     test = load_fashion_mnist("test", config.data_dir)
     session = ort.InferenceSession(str(config.models / "generator.onnx"), providers=["CPUExecutionProvider"])
     names = json.loads(session.get_modelmeta().custom_metadata_map["class_names"])
+    if names != list(test.class_names):  # the real examples come from FashionMNIST's test split
+        raise TrainError(f"{config.models / 'generator.onnx'} draws {names}, not FashionMNIST's classes")
+    if not 1 <= config.per_kind <= len(names):  # one image per class drawn
+        raise TrainError(f"--per-kind must be 1 to {len(names)}, not {config.per_kind}")
     conditional = is_conditional(session)
     classes = rng.choice(len(names), size=config.per_kind, replace=False)
     real_index = [int(rng.choice(np.flatnonzero(test.labels.numpy() == c))) for c in classes]

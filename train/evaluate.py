@@ -220,8 +220,9 @@ def write_json(path: Path, values: dict) -> None:
 
 def evaluate_run(config: EvaluateConfig) -> dict:
     """Run both evaluations and write RUN_DIR/eval.json; returns what was written."""
-    if config.accuracy_samples < 1:
-        raise EvaluationError(f"--accuracy-samples must be at least 1, got {config.accuracy_samples}")
+    for flag, value in (("--accuracy-samples", config.accuracy_samples), ("--fid-batch-size", config.fid_batch_size)):
+        if value < 1:
+            raise EvaluationError(f"{flag} must be at least 1, got {value}")
     device = pick_device(config.device)
     run = RunDir(config.run_dir)
     checkpoint = load_checkpoint(run.latest, map_location="cpu")

@@ -150,3 +150,12 @@ def test_examples_writes_real_and_generated_pngs_the_detector_reads(exported, ti
     for path in paths:
         assert Image.open(path).size == (28, 28)
         assert detector.detect(path).label in ("real", "generated")
+
+
+@pytest.mark.parametrize("per_kind", [0, 11])
+def test_examples_refuse_a_count_the_classes_cannot_give(exported, tiny_data_dir, tmp_path, per_kind):
+    from export.examples import ExamplesConfig, write_examples
+    from train.errors import TrainError
+
+    with pytest.raises(TrainError, match=f"--per-kind must be 1 to 10, not {per_kind}"):
+        write_examples(ExamplesConfig(models=exported[0], out=tmp_path, data_dir=tiny_data_dir, per_kind=per_kind))

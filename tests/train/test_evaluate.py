@@ -72,3 +72,10 @@ def test_fid_with_stand_in_features_uses_the_cache(run_copy, tiny_data_dir, tmp_
     assert first["n_real"] == 64 and first["n_generated"] == 20  # the tiny test split
     assert not first["real_statistics_cached"] and second["real_statistics_cached"]
     assert second["fid"] == pytest.approx(first["fid"]) and first["fid"] > 0
+
+
+@pytest.mark.parametrize("flag, field", [("--accuracy-samples", "accuracy_samples"),
+                                         ("--fid-batch-size", "fid_batch_size")])
+def test_counts_below_one_are_refused_naming_the_flag(tmp_path, tiny_data_dir, flag, field):
+    with pytest.raises(EvaluationError, match=f"{flag} must be at least 1, got 0"):
+        evaluate_run(config(tmp_path, tiny_data_dir, **{field: 0}))

@@ -108,6 +108,9 @@ def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
                       f"{list(checkpoint['class_names'])}, now {num_classes} (--dataset/--data-path)")
     if differ:
         raise CheckpointError(f"{path} was trained with another architecture ({'; '.join(differ)})")
+    if saved.batch_size != config.batch_size:  # its step counts epochs of the saved batch size
+        raise CheckpointError(f"{path} was trained with --batch-size {saved.batch_size}; resume it with "
+                              f"that, not {config.batch_size}")
 
 
 def is_unconditional(checkpoint: dict) -> bool:

@@ -109,10 +109,16 @@ class TrainConfig:
 
     def check(self, world_size: int = 1) -> None:
         """Refuse option values that cannot train, before anything is written."""
+        counts = {"--epochs": self.epochs, "--batch-size": self.batch_size, "--log-every": self.log_every,
+                  "--critic-steps": self.critic_steps, "--domain-fid-samples": self.domain_fid_samples,
+                  "--max-steps": 1 if self.max_steps is None else self.max_steps}
+        for flag, value in counts.items():
+            if value < 1:
+                raise TrainError(f"{flag} must be at least 1, not {value}")
+        if self.domain_fid_every < 0:
+            raise TrainError(f"--domain-fid-every must be 0 (off) or more, not {self.domain_fid_every}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise TrainError(f"--max-minutes must be positive, not {self.max_minutes}")
-        if self.critic_steps < 1:
-            raise TrainError(f"--critic-steps must be at least 1, not {self.critic_steps}")
         if self.gp_weight < 0:
             raise TrainError(f"--gp-weight must be >= 0, not {self.gp_weight}")
         if not 0 <= self.ema < 1:

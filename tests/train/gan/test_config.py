@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,21 @@ def test_main_reports_a_damaged_config_json_with_exit_1(tmp_path, capsys):
     (tmp_path / "config.json").write_text("{")
     assert main(["--run-dir", str(tmp_path), "--resume"]) == 1
     assert "config.json is not a readable run config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("epochs", 0, "--epochs must be at least 1, not 0"),
+    ("batch_size", -5, "--batch-size must be at least 1, not -5"),
+    ("log_every", 0, "--log-every must be at least 1, not 0"),
+    ("max_steps", 0, "--max-steps must be at least 1, not 0"),
+    ("critic_steps", 0, "--critic-steps must be at least 1, not 0"),
+    ("domain_fid_every", -1, "--domain-fid-every must be 0 (off) or more, not -1"),
+    ("max_minutes", 0.0, "--max-minutes must be positive, not 0.0"),
+    ("ema", 1.0, "--ema must be in [0, 1) (0 disables), not 1.0")])
+def test_check_refuses_values_that_cannot_train_naming_them(field, value, message):
+    with pytest.raises(TrainError, match=re.escape(message)):
+        TrainConfig(**{field: value}).check()
+
+
+def test_check_accepts_the_defaults():
+    TrainConfig().check()

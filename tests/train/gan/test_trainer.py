@@ -330,3 +330,11 @@ def test_time_budget_ends_the_run_cleanly_after_the_step_that_crossed_it(make_co
 def test_time_budget_must_be_positive(make_config, minutes):
     with pytest.raises(TrainError, match="--max-minutes"):
         train(make_config(max_minutes=minutes))
+
+
+def test_resume_with_another_batch_size_is_refused(make_config):
+    train(make_config(max_steps=1))
+    saved = make_config().batch_size
+    message = f"trained with --batch-size {saved}; resume it with that, not {saved // 2}"
+    with pytest.raises(CheckpointError, match=message):
+        train(make_config(max_steps=2, resume=True, batch_size=saved // 2))
