@@ -4,7 +4,7 @@ import sys
 from argparse_dataclass import ArgumentParser
 
 from train.errors import TrainError
-from train.gan.config import resume_config, TrainConfig
+from train.gan.config import fields_given, resume_config, TrainConfig
 from train.gan.trainer import train
 
 
@@ -13,7 +13,7 @@ def main(argv=None) -> int:
                             description="Train a class-conditional GAN (AC-GAN) on FashionMNIST.")
     config = parser.parse_args(argv)
     try:
-        train(resume_config(config))
+        train(resume_config(config, fields_given(argv)))
     except TrainError as e:
         print(f"train: {e}", file=sys.stderr)
         return 1

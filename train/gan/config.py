@@ -2,11 +2,14 @@
 
 (`_help` builds a field's help metadata; train/detection/config.py reuses it.)
 """
+import argparse
 import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
+
+from argparse_dataclass import ArgumentParser
 
 from train.data import DATASETS
 from train.errors import TrainError
@@ -203,11 +206,22 @@ def non_default_values(config: TrainConfig) -> dict:
             if getattr(config, f.name) != getattr(defaults, f.name)}
 
 
-def resume_config(given: TrainConfig) -> TrainConfig:
+def fields_given(argv) -> set[str]:
+    """The TrainConfig fields the command line `argv` sets, whatever their values (a flag given
+    at its default value counts too)."""
+    parser, unset = ArgumentParser(TrainConfig), object()
+    parser.set_defaults(**{f.name: unset for f in dataclasses.fields(TrainConfig)})
+    namespace = argparse.ArgumentParser.parse_args(parser, argv)  # the raw namespace, before the dataclass
+    return {name for name, value in vars(namespace).items() if value is not unset}
+
+
+def resume_config(given: TrainConfig, flags: Optional[set] = None) -> TrainConfig:
     """With --resume, start from the run's saved config and apply only the flags given now.
 
-    A flag counts as given when it differs from its default, so `--resume --epochs 40`
-    extends a run while `--resume` alone continues it with the settings it was started with.
+    `flags`: the fields the command line set (fields_given), so `--resume --epochs 40` extends a
+    run, `--resume --ema 0.999` adds EMA to a run without it, and `--resume` alone continues it
+    with the settings it was started with. Without `flags` (a config built in code), the fields
+    that differ from their defaults count as given.
     """
     saved_path = Path(given.run_dir) / "config.json"
     if not given.resume or not saved_path.is_file():
@@ -218,6 +232,7 @@ def resume_config(given: TrainConfig) -> TrainConfig:
         raise TrainError(f"{saved_path} is not a readable run config: {e}") from e
     if not isinstance(saved, dict):
         raise TrainError(f"{saved_path} is not a readable run config: not a JSON object")
-    merged = dataclasses.replace(TrainConfig.from_json(saved), **non_default_values(given))
+    changed = non_default_values(given) if flags is None else {name: getattr(given, name) for name in flags}
+    merged = dataclasses.replace(TrainConfig.from_json(saved), **changed)
     merged.run_dir, merged.resume = given.run_dir, True
     return merged

@@ -317,6 +317,10 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
     state = start(config, ranks, device, run, len(data.class_names))
     steps_per_epoch = len(data) // config.batch_size
     total = total_steps(config, steps_per_epoch)
+    if config.resume and state.step >= total:
+        limit = f"--epochs {config.epochs}" + ("" if config.max_steps is None else f", --max-steps {config.max_steps}")
+        raise TrainError(f"{run.latest} is at step {state.step}, where this run ends ({limit}): "
+                         "give a larger --epochs or --max-steps to continue it")
     monitor = DomainFID.for_config(config) if ranks.is_main else None
     board = open_log(config, ranks.is_main)  # --tensorboard: rank 0's TensorBoardLog, or None
     with stop_on_sigint(deadline_after(config.max_minutes)) as stop:

@@ -8,11 +8,11 @@ from pathlib import Path
 import torch
 from argparse_dataclass import ArgumentParser
 
-from train.gan.config import resume_config, TrainConfig
+from train.gan.config import fields_given, resume_config, TrainConfig
 from train.gan.trainer import train
 
 if __name__ == "__main__":
-    config = resume_config(ArgumentParser(TrainConfig).parse_args(sys.argv[1:]))
+    config = resume_config(ArgumentParser(TrainConfig).parse_args(sys.argv[1:]), fields_given(sys.argv[1:]))
     state = train(config)
     weights = {"generator": state.generator.state_dict(), "discriminator": state.discriminator.state_dict(),
                "ema": None if state.ema is None else state.ema.state_dict(),

@@ -9,7 +9,7 @@ from argparse_dataclass import ArgumentParser
 
 from train.__main__ import main
 from train.errors import TrainError
-from train.gan.config import (as_flags, DCGAN_RECIPE, DEFAULT_CHANGES, RECIPE_CHANGES, resume_config,
+from train.gan.config import (as_flags, DCGAN_RECIPE, DEFAULT_CHANGES, fields_given, RECIPE_CHANGES, resume_config,
                               TrainConfig)
 
 ALL_FLAGS = ("--epochs 3 --max-steps 5 --run-dir X --data-dir Y --device cpu --seed 1 --resume "
@@ -133,6 +133,20 @@ def test_resume_config_from_parsed_flags(saved_run):
     merged = resume_config(given)
     assert (merged.epochs, merged.batch_size, merged.width) == (5, 16, 8)
     assert merged.data_dir == Path("/new/data") and merged.max_steps == 9
+
+
+@pytest.mark.parametrize("argv, given", [
+    ("--run-dir r --resume", {"run_dir", "resume"}),
+    ("--resume --batch-size 128 --ema 0.999", {"resume", "batch_size", "ema"}),  # at their defaults
+    ("--no-progress --epoch 3", {"progress", "epochs"})])                           # --epoch: argparse's prefix
+def test_fields_given_are_the_flags_on_the_command_line_whatever_their_values(argv, given):
+    assert fields_given(argv.split()) == given
+
+
+def test_resume_applies_a_flag_given_at_its_default_value(saved_run):
+    argv = f"--run-dir {saved_run} --resume --width 32 --epochs 9"
+    merged = resume_config(parse(argv), fields_given(argv.split()))
+    assert (merged.width, merged.epochs, merged.batch_size) == (32, 9, 16)  # width 32 is the default
 
 
 @pytest.mark.parametrize("resume, has_config", [(False, True), (True, False)])

@@ -338,3 +338,10 @@ def test_resume_with_another_batch_size_is_refused(make_config):
     message = f"trained with --batch-size {saved}; resume it with that, not {saved // 2}"
     with pytest.raises(CheckpointError, match=message):
         train(make_config(max_steps=2, resume=True, batch_size=saved // 2))
+
+
+@pytest.mark.parametrize("resumed", [{}, {"epochs": 40}])
+def test_resume_with_no_steps_left_is_refused_saying_what_to_give(make_config, resumed):
+    train(make_config(max_steps=2))
+    with pytest.raises(TrainError, match="is at step 2, where this run ends .*--max-steps 2.*give a larger"):
+        train(make_config(max_steps=2, resume=True, **resumed))
