@@ -129,6 +129,17 @@ def generator_weights(checkpoint: dict) -> str:
     return "ema" if "ema" in checkpoint else "raw"
 
 
+def described(checkpoint: dict) -> str:
+    """How an error names a loaded checkpoint: by the run that wrote it (the dict holds no file path)."""
+    return f"the {checkpoint.get('kind', 'gan')} checkpoint of run {checkpoint['config'].get('run_dir', '?')}"
+
+
+def first_line(error: Exception) -> str:
+    """torch's load_state_dict lists every mismatched tensor, one per line: the first says what is wrong."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[1] if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else (lines or [""])[0]
+
+
 def generator_from_checkpoint(checkpoint: dict, ema: bool = True) -> Generator:
     """The generator (a VAE run's decoder) rebuilt from the checkpoint's config, in eval mode,
     for inference; with the EMA weights when the run kept them (--ema), unless ema=False."""
@@ -139,7 +150,8 @@ def generator_from_checkpoint(checkpoint: dict, ema: bool = True) -> Generator:
     try:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
     except RuntimeError as e:
-        raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e
+        raise CheckpointError(f"{described(checkpoint)} holds weights that do not fit its own config: "
+                              f"{first_line(e)}") from e
     return generator.eval()
 
 
@@ -147,8 +159,8 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
     """A GAN run's generator (generator_from_checkpoint) and discriminator, in eval mode, for
     inference: spectral norm folded into plain weights."""
     if "discriminator" not in checkpoint:
-        raise CheckpointError(f"a {checkpoint.get('kind')} checkpoint has no discriminator: "
-                              "only its generator can be used (generator_from_checkpoint)")
+        raise CheckpointError(f"{described(checkpoint)} has no discriminator: this needs a GAN run's "
+                              "checkpoint (python -m train)")
     config = TrainConfig.from_json(checkpoint["config"])
     discriminator = Discriminator(model_classes(len(checkpoint["class_names"]), config.unconditional), config.width)
     if config.spectral_norm:  # the stored weights are the parametrization's (weight.original, u, v)
@@ -156,5 +168,6 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
     try:
         discriminator.load_state_dict(checkpoint["discriminator"])
     except RuntimeError as e:
-        raise CheckpointError(f"checkpoint weights do not fit its own config: {e}") from e
+        raise CheckpointError(f"{described(checkpoint)} holds weights that do not fit its own config: "
+                              f"{first_line(e)}") from e
     return generator_from_checkpoint(checkpoint, ema), without_spectral_norm(discriminator.eval()), config

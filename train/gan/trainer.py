@@ -156,7 +156,7 @@ def step_statistics(loss_d, real_logit, fake_logit, real_class_logits, loss_g, l
     order of metrics_log.STATISTICS; d_real and d_fake are sigma(logit) for every loss."""
     stats = torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(real_logit.float()).mean(),
                          torch.sigmoid(fake_logit.float()).mean(),
-                         torch.cat([real_logit > 0, fake_logit < 0]).float().mean(),
+                         torch.cat([real_logit >= 0, fake_logit < 0]).float().mean(),  # >= 0: "real", as the detector
                          (real_class_logits.argmax(1) == labels).float().mean()])
     stats = distributed.mean_across_ranks(stats, ranks).tolist()
     return dict(zip(metrics_log.STATISTICS, stats))

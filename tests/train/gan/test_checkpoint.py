@@ -120,5 +120,15 @@ def test_networks_from_checkpoint_rebuilds_the_same_networks(tmp_path):
 def test_networks_from_checkpoint_rejects_weights_that_do_not_fit_its_config():
     checkpoint = make_checkpoint(width=8)
     checkpoint["config"]["width"] = 16
-    with pytest.raises(CheckpointError, match="do not fit"):
+    message = "the gan checkpoint of run runs/fmnist-cgan holds weights that do not fit its own config: size mismatch"
+    with pytest.raises(CheckpointError, match=message) as raised:
+        networks_from_checkpoint(checkpoint)
+    assert "\n" not in str(raised.value)  # torch's list of every mismatched tensor, cut to its first
+
+
+def test_networks_from_a_vae_checkpoint_say_a_gan_run_is_needed():
+    checkpoint = {**make_checkpoint(), "kind": "vae"}
+    del checkpoint["discriminator"]
+    with pytest.raises(CheckpointError, match="the vae checkpoint of run runs/fmnist-cgan has no discriminator: "
+                                              "this needs a GAN run's checkpoint"):
         networks_from_checkpoint(checkpoint)
