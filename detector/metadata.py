@@ -20,6 +20,9 @@ PIXEL_SCALE = 1 / 127.5
 PIXEL_OFFSET = -1.0
 NORMALIZATION = {"scale": PIXEL_SCALE, "offset": PIXEL_OFFSET}
 INPUT_NAME = "image"  # the one input of a real-vs-generated model: float32 [N, 1, H, W]
+# A generator's inputs (noise float32 [N, latent_dim]; labels int64 [N], absent when unconditional)
+# and its output, float32 [N, 1, H, W] in model range: export/ writes them, train/gan/sampling.py feeds them.
+NOISE_INPUT, LABELS_INPUT, GENERATOR_OUTPUT = "noise", "labels", "image"
 REAL_LOGIT = "real_logit"  # the output of a real-vs-generated model: log-odds of "real"
 LABELS = ("real", "generated")  # (positive_label, the other one) of such a model
 IMAGE_SIZE = (28, 28)

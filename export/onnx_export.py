@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from detector.metadata import contract_metadata, INPUT_NAME, REAL_LOGIT
+from detector.metadata import (contract_metadata, GENERATOR_OUTPUT, INPUT_NAME, LABELS_INPUT, NOISE_INPUT,
+                               REAL_LOGIT)
 from train.data import evaluation_images, to_model_range
 from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
     networks_from_checkpoint)
@@ -20,8 +21,6 @@ from train.run.onnx_file import install, OPSET, stamp, write_checked
 
 from .config import ExportConfig
 from .errors import ExportError
-
-GENERATOR_OUTPUT = "image"  # float32 [N, 1, 28, 28] in model range
 
 
 def base_metadata(checkpoint: dict, source: Path) -> dict:
@@ -40,9 +39,9 @@ def generator_metadata(base: dict, train_config, weights: str) -> dict:
     """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones);
     `architecture`: the run's --generator (train.gan.networks.GENERATORS).
     An unconditional generator (`"conditional": "false"`) has no `labels` input: noise only."""
-    inputs = {"noise": "float32 [N, latent_dim] ~ N(0, 1)"}
+    inputs = {NOISE_INPUT: "float32 [N, latent_dim] ~ N(0, 1)"}
     if base["conditional"]:
-        inputs["labels"] = "int64 [N] class index"
+        inputs[LABELS_INPUT] = "int64 [N] class index"
     return contract_metadata("generator", output=GENERATOR_OUTPUT, latent_dim=train_config.latent_dim,
                              architecture=train_config.generator, generator_weights=weights,
                              inputs=inputs, **base)
@@ -74,7 +73,7 @@ class UnconditionalGeneratorGraph(nn.Module):
 def generator_graph(generator: Generator, g_inputs: dict, unconditional: bool) -> tuple[nn.Module, dict]:
     """The module to export and its parity inputs: noise and labels, or noise alone."""
     if unconditional:
-        return UnconditionalGeneratorGraph(generator), {"noise": g_inputs["noise"]}
+        return UnconditionalGeneratorGraph(generator), {NOISE_INPUT: g_inputs[NOISE_INPUT]}
     return GeneratorGraph(generator), g_inputs
 
 
@@ -90,7 +89,7 @@ def parity_inputs(generator: Generator, config: ExportConfig, train_config) -> t
     with torch.no_grad():
         generated = generator.eval()(noise, labels)
     images = torch.cat([to_model_range(test.images[pick]), generated])
-    return {INPUT_NAME: images}, {"noise": noise, "labels": labels}
+    return {INPUT_NAME: images}, {NOISE_INPUT: noise, LABELS_INPUT: labels}
 
 
 def export_run(config: ExportConfig) -> dict:

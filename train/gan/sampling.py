@@ -12,6 +12,7 @@ import onnxruntime as ort
 import torch
 from tqdm import tqdm
 
+from detector.metadata import LABELS_INPUT, NOISE_INPUT
 from train.data import to_uint8
 from train.errors import TrainError
 from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint
@@ -82,8 +83,8 @@ def generated_images(models: Path, classes: np.ndarray, rng: np.random.Generator
     session = ort.InferenceSession(str(models / "generator.onnx"), providers=["CPUExecutionProvider"])
     latent = int(session.get_modelmeta().custom_metadata_map["latent_dim"])
     noise = rng.standard_normal((len(classes), latent)).astype(np.float32)
-    feeds = {"noise": noise, "labels": classes.astype(np.int64)}
+    feeds = {NOISE_INPUT: noise, LABELS_INPUT: classes.astype(np.int64)}
     if not is_conditional(session):
-        del feeds["labels"]
+        del feeds[LABELS_INPUT]
     (images,) = session.run(None, feeds)
     return to_uint8(torch.from_numpy(images)).numpy()
