@@ -62,7 +62,9 @@ def load_pixels(source, size: tuple[int, int], *, resize: bool = False) -> np.nd
         return _decode(source, size, resize)
     if isinstance(source, (bytes, bytearray)):
         _check_length(len(source), "image data")
-    data = source if isinstance(source, (bytes, bytearray)) else _read_file(source)
+        data = source
+    else:
+        data = _read_file(source)
     pixels = fastpng.decode_gray8(data, size)
     return pixels if pixels is not None else _decode(data, size, resize)
 

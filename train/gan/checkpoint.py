@@ -97,7 +97,7 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
 def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
                      num_classes: Optional[int] = None) -> None:
     """Refuse to resume into networks of another shape, naming the fields that differ (and the
-    class count, which follows --dataset / --data-path)."""
+    class count, which follows --dataset / --data-path), or with another --batch-size."""
     if checkpoint.get("kind", "gan") != "gan":
         raise CheckpointError(f"{path} is a {checkpoint['kind']} run's checkpoint, not a GAN's")
     saved = TrainConfig.from_json(checkpoint["config"])  # fields older runs lack get their defaults
@@ -134,10 +134,10 @@ def described(checkpoint: dict) -> str:
     return f"the {checkpoint.get('kind', 'gan')} checkpoint of run {checkpoint['config'].get('run_dir', '?')}"
 
 
-def first_line(error: Exception) -> str:
-    """torch's load_state_dict lists every mismatched tensor, one per line: the first says what is wrong."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[1] if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else (lines or [""])[0]
+def first_mismatch(error: RuntimeError) -> str:
+    """torch's load_state_dict error: a header line, then every mismatched tensor; the first says what is wrong."""
+    lines = str(error).splitlines()
+    return lines[1].strip() if len(lines) > 1 else str(error)
 
 
 def generator_from_checkpoint(checkpoint: dict, ema: bool = True) -> Generator:
@@ -151,7 +151,7 @@ def generator_from_checkpoint(checkpoint: dict, ema: bool = True) -> Generator:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
     except RuntimeError as e:
         raise CheckpointError(f"{described(checkpoint)} holds weights that do not fit its own config: "
-                              f"{first_line(e)}") from e
+                              f"{first_mismatch(e)}") from e
     return generator.eval()
 
 
@@ -169,5 +169,5 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
         discriminator.load_state_dict(checkpoint["discriminator"])
     except RuntimeError as e:
         raise CheckpointError(f"{described(checkpoint)} holds weights that do not fit its own config: "
-                              f"{first_line(e)}") from e
+                              f"{first_mismatch(e)}") from e
     return generator_from_checkpoint(checkpoint, ema), without_spectral_norm(discriminator.eval()), config

@@ -284,10 +284,16 @@ def log_domain_fid(monitor: DomainFID, state: TrainState, run: RunDir, epoch: in
 
 
 def start(config: TrainConfig, ranks: Ranks, device: torch.device, run: RunDir,
-          num_classes: int) -> TrainState:
-    """The state to train from, new or resumed; rank 0 starts or trims metrics.jsonl."""
+          num_classes: int, total: int) -> TrainState:
+    """The state to train from, new or resumed (refused with no steps left before `total`, before
+    config.json changes); rank 0 starts or trims metrics.jsonl."""
     if config.resume:
         state = restore_state(config, num_classes, device, run)
+        if state.step >= total:
+            limit = f"--epochs {config.epochs}"
+            limit += "" if config.max_steps is None else f", --max-steps {config.max_steps}"
+            raise TrainError(f"{run.latest} is at step {state.step}, where this run ends ({limit}): "
+                             "give a larger --epochs or --max-steps to continue it")
     else:
         state = new_state(config, num_classes, device)
     if ranks.is_main:
@@ -314,13 +320,9 @@ def train(config: TrainConfig) -> TrainState:
 
 def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
     device, run, data = setup(config, ranks)
-    state = start(config, ranks, device, run, len(data.class_names))
     steps_per_epoch = len(data) // config.batch_size
     total = total_steps(config, steps_per_epoch)
-    if config.resume and state.step >= total:
-        limit = f"--epochs {config.epochs}" + ("" if config.max_steps is None else f", --max-steps {config.max_steps}")
-        raise TrainError(f"{run.latest} is at step {state.step}, where this run ends ({limit}): "
-                         "give a larger --epochs or --max-steps to continue it")
+    state = start(config, ranks, device, run, len(data.class_names), total)
     monitor = DomainFID.for_config(config) if ranks.is_main else None
     board = open_log(config, ranks.is_main)  # --tensorboard: rank 0's TensorBoardLog, or None
     with stop_on_sigint(deadline_after(config.max_minutes)) as stop:
