@@ -9,7 +9,9 @@ from train.errors import TrainError
 
 
 def refuse_combinations(config: DetectorConfig) -> None:
-    """--evaluate, --sanity and --shipped are each a run of its own."""
+    """--evaluate, --sanity, --shipped and --add-zero-shot are each a run of its own."""
+    if config.add_zero_shot and (config.evaluate or config.sanity or config.shipped):
+        raise TrainError("--add-zero-shot is a run of its own (it writes --export; --shipped measures it after)")
     if config.sanity and config.evaluate:
         raise TrainError("--sanity and --evaluate are separate runs (--evaluate includes the battery)")
     if config.shipped and (config.evaluate or config.sanity):
@@ -29,6 +31,9 @@ def act(config: DetectorConfig) -> dict:
     if config.evaluate:
         from train.detection.evaluate import evaluate_detector
         return evaluate_detector(config)
+    if config.add_zero_shot:
+        from train.detection.train_detector import add_zero_shot
+        return add_zero_shot(config)
     from train.detection.train_detector import train_and_export
     return train_and_export(config)
 
@@ -51,6 +56,9 @@ def describe(config: DetectorConfig, result: dict) -> str:
     if config.evaluate:
         return f"wrote {config.report}: " + "; ".join(
             f"{f} balanced accuracy {r['balanced_accuracy']:.3f}" for f, r in result["held_out"].items())
+    if config.add_zero_shot:
+        return (f"wrote {config.export}: {config.add_zero_shot} and the zero-shot part (brightest level below "
+                f"{result['cut']} is generated), parity {result['onnx_max_abs_difference']:.1e}")
     return (f"wrote {config.export} ({len(result['families'])} families, threshold {result['threshold']:.3f}, "
             f"parity {result['onnx_max_abs_difference']:.1e}, {result['seconds']:.0f} s)")
 

@@ -62,6 +62,14 @@ class DetectorConfig:
     real_fpr: float = field(default=0.01, metadata=_help(
         "fraction of held-out real images the real-image model alone may call generated (its share "
         "of --target-fpr)"))
+    brightest_jpeg_quality: int = field(default=75, metadata=_help(
+        "the zero-shot part (train/detection/zero_shot.py) sets its cut on held-out real images after a "
+        "JPEG round trip at this quality, which a real image may have had"))
+    brightest_jpeg_budget: float = field(default=0.02, metadata=_help(
+        "fraction of those JPEG copies the zero-shot part may call generated (clean real images: none)"))
+    add_zero_shot: Optional[Path] = field(default=None, metadata=_help(
+        "instead of training: join the zero-shot part, fitted on real images alone, to this ONNX detector "
+        "(one fitted before the part existed) and write the result to --export; seconds"))
     epochs: int = field(default=24, metadata=_help("passes of the fingerprint CNN over the real images"))
     batch_size: int = field(default=256, metadata=_help("images per step, half real, half generated"))
     lr: float = field(default=1e-3, metadata=_help("Adam learning rate of the fingerprint CNN"))

@@ -80,7 +80,7 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str
               "test_generators": [g.name for g in finals], "generated": n, "threshold": fitted["threshold"],
               "trained_on": fitted["families"],
               "discriminator": scores(discriminator_real, onnx_logits(MODELS / "discriminator.onnx", generated), n)}
-    for part in ("fingerprint", "real_model"):
+    for part in ("fingerprint", "real_model", "zero_shot"):
         module = getattr(net, part)
         result[f"{part}_average_precision"] = average_precision(logits_of(module, real[:n]), logits_of(module, generated))
     return result

@@ -18,6 +18,7 @@ from train.detection.calibration import fit_platt, fpr_threshold
 from train.detection.config import DetectorConfig
 from train.detection.model import DetectorNet, FingerprintCNN
 from train.detection.real_model import fit_real_statistics, RealStatistics
+from train.detection.zero_shot import BrightestLevel, fit_brightest_cut
 from train.detection.zoo import sample_zoo, shares, ZooGenerator
 from train.gan.runtime import usable_cpus
 
@@ -121,6 +122,13 @@ def fit_real_model(data: FitData, config: DetectorConfig) -> RealStatistics:
     return model
 
 
+def fit_zero_shot(data: FitData, config: DetectorConfig) -> tuple[BrightestLevel, dict]:
+    """The zero-shot part from the held-out real images alone, and what the metadata says of it."""
+    cut = fit_brightest_cut(data.real_calibration, config.brightest_jpeg_quality, config.brightest_jpeg_budget)
+    return BrightestLevel(cut), {"part": "brightest_level", "cut": cut, "jpeg_quality": config.brightest_jpeg_quality,
+                                 "jpeg_budget": config.brightest_jpeg_budget}
+
+
 def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
     """Platt scaling of the fingerprint CNN on the calibration sets, then its threshold: the
     highest at most 0 that keeps the whole detector's false positives on the held-out real images
@@ -129,12 +137,14 @@ def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
     real, generated = (logits_of(net.fingerprint, x) for x in (data.real_calibration, data.generated_calibration))
     a, b = fit_platt(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
     net.platt.copy_(torch.tensor([a, b]))
-    kept = logits_of(net.real_model, data.real_calibration) >= 0  # real images the real-image model lets through
+    # the real images the real-image model and the zero-shot part let through (the latter: all clean ones)
+    kept = ((logits_of(net.real_model, data.real_calibration) >= 0)
+            & (logits_of(net.zero_shot, data.real_calibration) >= 0))
     left = max(0.0, target_fpr * len(kept) - (~kept).sum()) / max(kept.sum(), 1)  # the CNN's share of the budget
     threshold = min(0.0, fpr_threshold(a * real[kept] + b, left))
     net.threshold.fill_(threshold)
     return {"platt": [a, b], "real_model_cut": float(net.real_model.cut), "threshold": threshold,
-            "target_fpr": target_fpr, "real_model_fpr": float(np.mean(~kept))}
+            "target_fpr": target_fpr, "real_model_fpr": float(np.mean(~kept))}  # both parts
 
 
 def fit_detector(config: DetectorConfig, generators: list[ZooGenerator],
@@ -144,9 +154,10 @@ def fit_detector(config: DetectorConfig, generators: list[ZooGenerator],
     torch.set_num_threads(threads or usable_cpus())
     data = fit_data(config, generators)
     real_model = fit_real_model(data, config)
+    zero_shot, zero_shot_fitted = fit_zero_shot(data, config)
     fingerprint = train_fingerprint(data.real_train, data.generated_train, config)
-    net = DetectorNet(fingerprint, real_model).eval()
+    net = DetectorNet(fingerprint, real_model, zero_shot).eval()
     calibration = calibrate(net, data, config.target_fpr)
     families = sorted({g.family for g in generators})
-    return net, {**calibration, "families": families, "generators": len(generators),
+    return net, {**calibration, "zero_shot": zero_shot_fitted, "families": families, "generators": len(generators),
                  "real_train": len(data.real_train), "generated_train": len(data.generated_train)}

@@ -3,14 +3,17 @@
 Both parts see the image alone (model range [-1, 1], as the discriminator) and give a real_logit:
 - `FingerprintCNN` learns what generated images of many GANs share (trained on the zoo);
 - `RealStatistics` (real_model.py) knows only real FashionMNIST and flags whatever falls outside
-  it (noise, speckle, blur, flat images), with no generated image to overfit to.
-`DetectorNet` calls an image real only when both parts do: its logit is the smaller of the two.
+  it (noise, speckle, blur, flat images), with no generated image to overfit to;
+- `BrightestLevel` (zero_shot.py) checks what every FashionMNIST image has by construction (its
+  brightest pixel at 254 or 255), which a good generator's images mostly lack.
+`DetectorNet` calls an image real only when all three parts do: its logit is the smallest.
 """
 import torch
 from torch import nn
 
 from train.data import grey_levels
 from train.detection.real_model import RealStatistics
+from train.detection.zero_shot import BrightestLevel
 
 DARK_LEVELS = 4  # grey levels 0..DARK_LEVELS fill the whole range of the CNN's second channel
 
@@ -48,23 +51,26 @@ class FingerprintCNN(nn.Module):
 
 class DetectorNet(nn.Module):
     """image [N, 1, 28, 28] -> real_logit [N] (what detector.onnx ships):
-    min(a * fingerprint + b - threshold, real_model). (a, b) is Platt scaling of the CNN on held-out
-    images, so its part is a calibrated log-odds; the minimum is an AND: real only when the CNN
-    sees no fingerprint *and* the image looks like a real one, and the confidence is the less sure
-    part's. Each part has its share of the false-positive budget: the real-image model its own cut,
-    the CNN the threshold chosen on held-out real images for the rest (calibrate in fit.py)."""
+    min(a * fingerprint + b - threshold, real_model, zero_shot). (a, b) is Platt scaling of the CNN
+    on held-out images, so its part is a calibrated log-odds; the minimum is an AND: real only when
+    the CNN sees no fingerprint *and* the image looks like a real one *and* it has the brightest
+    pixel every FashionMNIST image has, and the confidence is the least sure part's. Each part has
+    its share of the false-positive budget: the real-image model its own cut, the zero-shot part
+    none of the clean real images (its cut is set on JPEG copies), the CNN the threshold chosen on
+    held-out real images for the rest (calibrate in fit.py)."""
 
-    def __init__(self, fingerprint: FingerprintCNN, real_model: RealStatistics):
+    def __init__(self, fingerprint: FingerprintCNN, real_model: RealStatistics, zero_shot: BrightestLevel):
         super().__init__()
         self.fingerprint = fingerprint
         self.real_model = real_model
+        self.zero_shot = zero_shot
         self.register_buffer("platt", torch.tensor([1.0, 0.0]))  # a, b
         self.register_buffer("threshold", torch.zeros(()))
 
     def parts(self, images: torch.Tensor) -> torch.Tensor:
-        """[N, 2]: the calibrated, thresholded fingerprint logit and the real-image model's logit."""
+        """[N, 3]: the calibrated, thresholded fingerprint logit, the real-image model's and the zero-shot part's."""
         fingerprint = self.platt[0] * self.fingerprint(images) + self.platt[1] - self.threshold
-        return torch.stack([fingerprint, self.real_model(images)], dim=1)
+        return torch.stack([fingerprint, self.real_model(images), self.zero_shot(images)], dim=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # `image`: the ONNX input's name
         return self.parts(image).amin(1)

@@ -1,11 +1,12 @@
-"""Fit the detector on every family of the zoo and ship it (what `python -m train.detector` does)."""
+"""Fit the detector on every family of the zoo and ship it (what `python -m train.detector` does),
+or join the zero-shot part to a detector fitted before it existed (--add-zero-shot)."""
 import json
 import time
 
 from train.data import load_fashion_mnist
 from train.detection.config import DetectorConfig
-from train.detection.export import detector_checkpoint, export_detector
-from train.detection.fit import fit_detector
+from train.detection.export import detector_checkpoint, export_detector, install_with_zero_shot
+from train.detection.fit import fit_detector, fit_zero_shot, FitData, real_split
 from train.detection.zoo import zoo_generators
 from train.run.atomic import save_torch_atomic, write_text_atomic
 
@@ -21,3 +22,13 @@ def train_and_export(config: DetectorConfig) -> dict:
     fitted["seconds"] = time.perf_counter() - started
     write_text_atomic(config.out / "fit.json", json.dumps(fitted, indent=2) + "\n")
     return fitted
+
+
+def add_zero_shot(config: DetectorConfig) -> dict:
+    """Fit the zero-shot part on the held-out real images (as a full fit does: same split) and join
+    it to the detector --add-zero-shot into --export."""
+    _, real_calibration = real_split(config)
+    zero_shot, about = fit_zero_shot(FitData(None, real_calibration, None, None), config)
+    parity_images = load_fashion_mnist("test", config.data_dir).images.numpy()[:256]
+    difference = install_with_zero_shot(config.add_zero_shot, zero_shot, about, config.export, parity_images)
+    return {**about, "base": str(config.add_zero_shot), "onnx_max_abs_difference": difference}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from train.detection.calibration import (average_precision, balanced_accuracy, false_positive_rate, fit_logistic,
-                                        fit_platt, fpr_threshold, reliability)
+                                        fit_platt, fpr_threshold, reliability, roc_auc)
 
 
 @pytest.mark.parametrize("target", [0.01, 0.02, 0.05])
@@ -71,3 +71,14 @@ def test_logistic_regression_recovers_two_feature_weights():
 def test_logistic_regression_stays_finite_on_separable_data():
     weights = fit_logistic(np.array([[-2.0], [-1.0], [1.0], [2.0]]), np.array([0, 0, 1, 1]))
     assert np.all(np.isfinite(weights)) and weights[0] > 0
+
+
+@pytest.mark.parametrize("real, fake, expected", [
+    ([1.0, 2.0], [-1.0, -2.0], 1.0),       # every generated image has the lower logit
+    ([-1.0, -2.0], [1.0, 2.0], 0.0),       # every one the higher
+    ([0.0, 0.0], [0.0, 0.0], 0.5),         # all tied: half
+    ([1.0, -1.0], [0.0, 2.0], 0.25),       # of the 4 pairs, only (real 1, fake 0) ranks the fake above
+    ([0.0, 3.0], [0.0, 1.0], 0.625),       # (3, 1) right, (3, 0) right, (0, 0) tied, (0, 1) wrong
+])
+def test_roc_auc_known_answers(real, fake, expected):
+    assert roc_auc(np.array(real), np.array(fake)) == pytest.approx(expected)

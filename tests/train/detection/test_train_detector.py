@@ -9,7 +9,7 @@ from train.data import load_fashion_mnist
 from train.detection.calibration import false_positive_rate
 from train.detection.config import DetectorConfig
 from train.detection.evaluate import held_out, held_out_all, shuffled_test
-from train.detection.export import load_detector_checkpoint
+from train.detection.export import load_detector_checkpoint, ZERO_SHOT_KEY
 from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
 from train.detection.zoo import zoo_generators
 from train.detector import main
@@ -32,8 +32,9 @@ def fitted(tmp_path_factory, detector_data_dir, tiny_zoo):
 
 
 def cli_args(config: DetectorConfig) -> list:
-    """The command line that gives `config` (booleans and the zoo list aside)."""
-    args = [f"--{k.replace('_', '-')}={v}" for k, v in vars(config).items() if not isinstance(v, (bool, list))]
+    """The command line that gives `config` (booleans, the zoo list and unset options aside)."""
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in vars(config).items()
+            if v is not None and not isinstance(v, (bool, list))]
     return args + ["--zoo", *config.zoo] + (["--evaluate"] if config.evaluate else []) + ["--no-progress"]
 
 
@@ -112,3 +113,13 @@ def test_focus_takes_its_share_from_the_focus_runs_final_generators_only(tmp_pat
     chosen = focus_generators(config, generators)
     assert {g.checkpoint.parent.parent.name for g in chosen} == expected_runs and all(g.final for g in chosen)
     assert sample_generated(config, generators, 40).shape == (40, 28, 28)
+
+
+def test_the_fit_ships_its_zero_shot_part_and_add_zero_shot_refuses_a_model_that_has_one(fitted, tmp_path, capsys):
+    meta = load_detector(fitted.export).info.extra
+    assert json.loads(meta[ZERO_SHOT_KEY])["part"] == "brightest_level"
+    net, _ = load_detector_checkpoint(fitted.out / "detector.pt")
+    assert json.loads(meta[ZERO_SHOT_KEY])["cut"] == float(net.zero_shot.cut) > 0
+    again = cli_args(DetectorConfig(**{**vars(fitted), "export": tmp_path / "again.onnx"}))
+    assert main(again + ["--add-zero-shot", str(fitted.export)]) == 1
+    assert "zero-shot part already" in capsys.readouterr().err and not (tmp_path / "again.onnx").exists()
