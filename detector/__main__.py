@@ -43,7 +43,8 @@ def serve(argv: list) -> int:
         with native_stderr_silenced():
             server = make_server(args.model, host=args.host, port=args.port,
                                  workers=args.workers, threads=args.threads,
-                                 batch_size=args.batch_size, quiet=args.quiet)
+                                 batch_size=args.batch_size, quiet=args.quiet,
+                                 sha256=args.sha256)
             try:
                 print(f"detector: serving {server.service.detector.model.path} on {server.url} "
                       f"(Ctrl-C stops)", file=sys.stderr, flush=True)

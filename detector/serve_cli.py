@@ -4,7 +4,7 @@ import argparse
 import os
 
 from .api import DEFAULT_BATCH_SIZE
-from .cli import positive_int
+from .cli import positive_int, sha256_hex
 
 EPILOG = """\
 endpoints:
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="TCP port (default: 8000; 0: any free port, printed at start)")
     parser.add_argument("--model", metavar="NAME|PATH",
                         help="model name in models/ or path to an .onnx file (default: detector)")
+    parser.add_argument("--sha256", type=sha256_hex, metavar="HEX",
+                        help="refuse the model file unless its sha256 is HEX (shipped models "
+                             "are checked against models/manifest.json without it)")
     parser.add_argument("--workers", type=positive_int, default=min(8, os.cpu_count() or 1) * 2,
                         metavar="N", help="requests answered at once; more wait their turn "
                                           "(default: 2 per core, at most 16)")
