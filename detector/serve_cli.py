@@ -16,8 +16,9 @@ endpoints:
                         add ?resize=1 to scale images of another size (Lanczos, as --resize)
   GET  /health          {"status": "ok", "model": "detector.onnx"}
   GET  /model           the model's metadata: kind, image_size, labels, class names, ...
-  GET  /                a page that runs the same model in the browser (onnxruntime-web):
-                        images never leave the machine; needs `npm ci --prefix detector/web`
+  GET  /                a page that runs the same model in the browser (onnxruntime-web,
+                        after `npm ci --prefix detector/web`): images never leave the machine;
+                        without it the page sends them to POST /detect, and says so
 
 errors: {"error": MESSAGE} with status 400 (cannot be decoded, wrong size, bad request),
   413 (body over 64 MiB, image over 4096x4096 pixels: a possible decompression bomb, or more

@@ -133,11 +133,12 @@ class DetectorServer(ThreadingHTTPServer):
 
 def make_server(model=None, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 4,
                 threads: int = 0, batch_size: int = DEFAULT_BATCH_SIZE,
-                quiet: bool = False, sha256: "str | None" = None) -> DetectorServer:
+                quiet: bool = False, sha256: "str | None" = None,
+                web: "WebFiles | None" = None) -> DetectorServer:
     """Load the model once and bind ``host:port`` (0: any free port; see ``.url``).
 
     Raises ModelError for a bad model, OSError when the address cannot be bound.
     """
     detector = load_detector(model, batch_size=batch_size, threads=threads, sha256=sha256)
-    return DetectorServer((host, port), Service(detector, WebFiles()), workers=workers,
+    return DetectorServer((host, port), Service(detector, web or WebFiles()), workers=workers,
                           quiet=quiet)

@@ -188,17 +188,20 @@ def test_a_bug_is_a_500_and_the_server_lives_on(server, monkeypatch):
     assert call(server, "GET", "/health")[0] == 200
 
 
-def test_page_needs_onnxruntime_web(tmp_path):
+def test_page_is_served_without_onnxruntime_web(tmp_path):
+    """Without node_modules the page is still there (it falls back to POST /detect) and the
+    runtime's files are a 404 the page's script tag notices."""
     (tmp_path / "index.html").write_text("<title>page</title>")
     web = WebFiles(tmp_path)
     method, answer = web.route("/")
-    missing = answer()
-    assert (method, missing.status) == ("GET", 503)
-    assert b"npm ci --prefix detector/web" in missing.body
+    assert (method, answer().status, answer().body) == ("GET", 200, b"<title>page</title>")
+    assert web.missing() == [str(ORT_DIST / name) for name in ORT_FILES]
+    runtime = web.route("/ort/ort.wasm.min.js")[1]()
+    assert runtime.status == 404 and "ort.wasm.min.js" in json.loads(runtime.body)["error"]
     for name in ORT_FILES:
         (tmp_path / ORT_DIST).mkdir(parents=True, exist_ok=True)
         (tmp_path / ORT_DIST / name).write_bytes(b"js")
-    assert web.route("/")[1]().body == b"<title>page</title>"
+    assert web.missing() == []
     assert web.route("/ort/ort-wasm-simd-threaded.wasm")[1]().content_type == "application/wasm"
     assert web.route("/ort/../index.html") is None and web.route("/node_modules/x") is None
 

@@ -1,18 +1,22 @@
-"""The page at ``/``, in a real headless Chromium: onnxruntime-web on models/detector.onnx must
+"""The page at ``/``, in a real headless Chromium, both ways it can run: with onnxruntime-web
+(``npm ci --prefix detector/web``) the model runs in the browser, and without it (the README's
+first command alone) the page sends the images to the server's POST /detect. Either way it must
 give the Detector API's labels, and confidences within 1e-4, on 115 images made here (PNG and
-JPEG, real examples and the shipped generator's images; gray, colour and alpha). It also checks
-the page's words for a wrong-size image and for a file that is not an image.
+JPEG, real examples and the shipped generator's images; gray, colour and alpha), and say on
+each answer which of the two ran it. It also checks the page's words for a wrong-size image and
+for a file that is not an image.
 
-Skipped without Chromium or without onnxruntime-web (``npm ci --prefix detector/web``), except
-under CI (CI=true), where .ci/run installs both: there a missing one fails the test instead of
-hiding it. DETECTOR_SCREENSHOT=PATH saves the page with the examples'
-answers (docs/figures/serve_page.png was made so).
+Skipped without Chromium (the in-browser half also without onnxruntime-web), except under CI
+(CI=true), where .ci/run installs both: there a missing one fails the test instead of hiding it.
+DETECTOR_SCREENSHOT=PATH saves the in-browser page with the examples' answers
+(docs/figures/serve_page.png was made so).
 """
 
 import base64
 import io
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -22,23 +26,32 @@ import pytest
 from PIL import Image
 
 from chromium import Chromium, find_chromium
-from detector import load_detector
+from detector import DetectorError, load_detector
 from detector.server import make_server
-from detector.web import FETCH_COMMAND, WebFiles
+from detector.service import error_message
+from detector.web import FETCH_COMMAND, PAGE_FILES, WEB_DIR, WebFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-4
 CHROMIUM = find_chromium()
-MISSING = [why for absent, why in ((CHROMIUM is None, "no chromium (apt-get install -y chromium)"),
-                                   (bool(WebFiles().missing()), f"no onnxruntime-web: {FETCH_COMMAND}"))
-           if absent]
-pytestmark = pytest.mark.skipif(bool(MISSING) and os.environ.get("CI") != "true",
-                                reason="; ".join(MISSING))
+IN_CI = os.environ.get("CI") == "true"
+NO_CHROMIUM = "no chromium (apt-get install -y chromium)"
+NO_RUNTIME = f"no onnxruntime-web: {FETCH_COMMAND}"
+pytestmark = pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason=NO_CHROMIUM)
+# The page's two ways to run: the runtime as installed here, and the same page without it.
+RAN = ["browser", "server"]
 
 
 @pytest.fixture(autouse=True)
 def browser_available():
-    assert not MISSING, f"CI must run the browser test: {'; '.join(MISSING)}"
+    assert CHROMIUM is not None, f"CI must run the browser test: {NO_CHROMIUM}"
+
+
+def page_without_runtime(folder: Path) -> WebFiles:
+    """The page's own files, with no node_modules beside them: the README's first command."""
+    for name in set(PAGE_FILES.values()):
+        shutil.copy(WEB_DIR / name, folder / name)
+    return WebFiles(folder)
 
 
 def encode(array: np.ndarray, format="PNG", **save) -> bytes:
@@ -80,15 +93,22 @@ def sample_images() -> list:
     return files
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    server = make_server(port=0, workers=4, quiet=True)  # models/detector.onnx, as the CLI
+@pytest.fixture(scope="module", params=RAN)
+def page(request, tmp_path_factory):
+    """(the page in Chromium, which of the two ran its answers)."""
+    if request.param == "browser" and WebFiles().missing():
+        if not IN_CI:
+            pytest.skip(NO_RUNTIME)
+        pytest.fail(f"CI must run the in-browser page: {NO_RUNTIME}")
+    web = (WebFiles() if request.param == "browser"
+           else page_without_runtime(tmp_path_factory.mktemp("web")))
+    server = make_server(port=0, workers=4, quiet=True, web=web)  # models/detector.onnx, as the CLI
     threading.Thread(target=server.serve_forever, daemon=True).start()
     browser = Chromium(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
     try:
         browser.open(server.url)
         browser.evaluate("modelInfo()")  # the model is loaded
-        yield browser
+        yield browser, request.param
     finally:
         browser.close()
         server.shutdown()
@@ -101,6 +121,7 @@ def detect_in_page(page, files, resize=False) -> list:
 
 
 def test_page_answers_like_the_detector_api(page):
+    page, ran = page
     files = sample_images()
     assert len(files) == 115
     expected = list(load_detector().detect_many(data for _, data in files))
@@ -109,29 +130,54 @@ def test_page_answers_like_the_detector_api(page):
     differences = []
     for row, want in zip(rows, expected):
         assert "error" not in row, row
-        assert row["label"] == want.label, (row, want)
+        assert (row["label"], row["ran"]) == (want.label, ran), (row, want)
         differences.append(abs(row["confidence"] - want.confidence))
-    print(f"\n{len(rows)} images; largest confidence difference {max(differences):.2e}")
+    print(f"\n{len(rows)} images, run {ran}; largest confidence difference {max(differences):.2e}")
     assert max(differences) <= TOLERANCE
 
 
+def test_page_says_where_the_model_runs(page):
+    page, ran = page
+    where = page.evaluate("document.getElementById('where').textContent")
+    status = page.evaluate("document.getElementById('status').textContent")
+    if ran == "browser":
+        assert "runs in this browser" in where and "no image leaves this machine" in where
+    else:
+        assert "sent to the server (POST /detect)" in where and FETCH_COMMAND in where
+    assert status.startswith(f"Model ready (run {'in this browser' if ran == 'browser' else 'by the server'}):")
+
+
+def server_error(data: bytes, resize=False) -> str:
+    """What POST /detect says of an image the API refuses."""
+    with pytest.raises(DetectorError) as refused:
+        load_detector().detect(data, resize=resize)
+    return error_message(refused.value)
+
+
 def test_page_explains_what_it_expects(page):
-    wrong_size = encode(np.zeros((40, 30), np.uint8))
-    rows = detect_in_page(page, [("big.png", wrong_size), ("notes.txt", b"not an image\n")])
-    assert rows == [
-        {"name": "big.png", "error": 'image is 30x40, expected 28x28 (FashionMNIST format); '
-                                     'tick "resize" to scale it'},
-        {"name": "notes.txt", "error": "not an image this browser can decode "
-                                       "(PNG, JPEG, GIF, BMP, WebP)"}]
+    page, ran = page
+    wrong_size, text = encode(np.zeros((40, 30), np.uint8)), b"not an image\n"
+    rows = detect_in_page(page, [("big.png", wrong_size), ("notes.txt", text)])
+    if ran == "browser":
+        errors = ['image is 30x40, expected 28x28 (FashionMNIST format); tick "resize" to scale it',
+                  "not an image this browser can decode (PNG, JPEG, GIF, BMP, WebP)"]
+    else:
+        errors = [server_error(wrong_size), server_error(text)]
+    assert rows == [{"name": "big.png", "error": errors[0], "ran": ran},
+                    {"name": "notes.txt", "error": errors[1], "ran": ran}]
     (resized,) = detect_in_page(page, [("big.png", wrong_size)], resize=True)
-    assert resized["label"] in ("real", "generated")
+    assert resized["label"] in ("real", "generated") and resized["ran"] == ran
 
 
 def test_screenshot_of_the_examples(page, tmp_path):
+    page, ran = page
     page.evaluate("document.getElementById('results').replaceChildren()")
     examples = [(p.name, p.read_bytes()) for p in sorted((ROOT / "examples").glob("*.png"))]
     detect_in_page(page, examples + [("photo-64x64.png", encode(np.zeros((64, 64), np.uint8))),
                                      ("notes.txt", b"not an image\n")])
+    shown = page.evaluate("[...document.querySelectorAll('#results .ran')].map(e => e.textContent)")
+    assert shown == [f"run {'in this browser' if ran == 'browser' else 'by the server'}"] * 12
     png = page.screenshot(1000, 720)
     assert png.startswith(b"\x89PNG")
-    Path(os.environ.get("DETECTOR_SCREENSHOT") or tmp_path / "page.png").write_bytes(png)
+    wanted = os.environ.get("DETECTOR_SCREENSHOT") if ran == "browser" else None
+    Path(wanted or tmp_path / "page.png").write_bytes(png)
