@@ -55,7 +55,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default: 8)")
     parser.add_argument("--requests", type=int, default=2000,
                         help="requests in all (default: 2000)")
-    parser.add_argument("--workers", type=int, default=4, help="server --workers (default: 4)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server --workers, processes (default: 1)")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="server --concurrency, model runs at once (default: 4)")
     parser.add_argument("--max-seconds", type=float, default=60,
                         help="stop sending after this long (default: 60)")
     return parser.parse_args()
@@ -63,7 +66,8 @@ def parse_args() -> argparse.Namespace:
 
 def start_server(args):
     command = [sys.executable, "-m", "detector", "serve", "--port", "0", "--quiet",
-               "--model", args.model, "--workers", str(args.workers)]
+               "--model", args.model, "--workers", str(args.workers),
+               "--concurrency", str(args.concurrency)]
     server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     ready, _, _ = select.select([server.stderr], [], [], 60)
     line = server.stderr.readline().decode() if ready else ""

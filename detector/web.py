@@ -25,7 +25,7 @@ FETCH_COMMAND = "npm ci --prefix detector/web"
 
 
 class Response(NamedTuple):
-    """An HTTP answer, apart from sockets (the server sends it; service.py makes most)."""
+    """A file of the page as an HTTP answer, apart from the server (which sends it)."""
 
     status: int
     content_type: str
@@ -34,7 +34,7 @@ class Response(NamedTuple):
 
 
 class WebFiles:
-    """Maps the page's URL paths to files; ``route`` has the Service's (method, answer) form."""
+    """Maps the page's URL paths (``paths``) to the files they answer with (``get``)."""
 
     def __init__(self, root: Path = WEB_DIR):
         self.root = Path(root)
@@ -44,12 +44,18 @@ class WebFiles:
         return [str(ORT_DIST / name) for name in ORT_FILES
                 if not (self.root / ORT_DIST / name).is_file()]
 
-    def route(self, path: str):
+    def paths(self) -> list:
+        """Every URL path of the page, its runtime's included (answered or not)."""
+        return [*PAGE_FILES, *(f"/ort/{name}" for name in ORT_FILES)]
+
+    def get(self, path: str) -> "Response | None":
+        """The file at URL ``path``, a 404 Response when it cannot be read, None when the page
+        has no such path."""
         if path in PAGE_FILES:
-            return "GET", lambda **_: self._file(self.root / PAGE_FILES[path])
+            return self._file(self.root / PAGE_FILES[path])
         folder, _, name = path.rpartition("/")
         if folder == "/ort" and name in ORT_FILES:
-            return "GET", lambda **_: self._file(self.root / ORT_DIST / name)
+            return self._file(self.root / ORT_DIST / name)
         return None
 
     def _file(self, path: Path):

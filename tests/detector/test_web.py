@@ -27,7 +27,7 @@ from PIL import Image
 
 from chromium import Chromium, find_chromium
 from detector import DetectorError, load_detector
-from detector.server import make_server
+from detector.server import create_app, serve_in_thread, Settings
 from detector.service import error_message
 from detector.web import FETCH_COMMAND, PAGE_FILES, WEB_DIR, WebFiles
 
@@ -102,17 +102,15 @@ def page(request, tmp_path_factory):
         pytest.fail(f"CI must run the in-browser page: {NO_RUNTIME}")
     web = (WebFiles() if request.param == "browser"
            else page_without_runtime(tmp_path_factory.mktemp("web")))
-    server = make_server(port=0, workers=4, quiet=True, web=web)  # models/detector.onnx, as the CLI
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    browser = Chromium(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        browser.open(server.url)
-        browser.evaluate("modelInfo()")  # the model is loaded
-        yield browser, request.param
-    finally:
-        browser.close()
-        server.shutdown()
-        server.server_close()
+    app = create_app(Settings(), web=web)  # models/detector.onnx, as the CLI
+    with serve_in_thread(app) as url:
+        browser = Chromium(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
+        try:
+            browser.open(url)
+            browser.evaluate("modelInfo()")  # the model is loaded
+            yield browser, request.param
+        finally:
+            browser.close()
 
 
 def detect_in_page(page, files, resize=False) -> list:
