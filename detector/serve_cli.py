@@ -23,7 +23,8 @@ endpoints:
 errors: {"error": MESSAGE} with status 400 (cannot be decoded, wrong size, bad request),
   413 (body over 64 MiB, image over 4096x4096 pixels: a possible decompression bomb, or more
   than 1000 files), 415 (not an image in PNG, JPEG, BMP, GIF, TIFF or WebP), 408 (the body
-  did not arrive within --body-timeout), 404, 405, 411 (no Content-Length and not chunked).
+  did not arrive within --body-timeout), 503 (the process holds 256 MiB of bodies already),
+  404, 405, 411 (no Content-Length and not chunked).
 
 server: uvicorn (keep-alive, idle connections cost no thread; SIGTERM or Ctrl-C stops it after
   the requests in flight). The same app for uvicorn's own command line:

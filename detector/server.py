@@ -32,7 +32,7 @@ from starlette.routing import Route
 from .api import DEFAULT_BATCH_SIZE, load_detector
 from .errors import DetectorError, RequestError
 from .forms import FormReader, is_form
-from .service import check_length, error_message, Service, status_of
+from .service import check_length, error_message, MAX_BODY_BYTES, Service, status_of
 from .web import WebFiles
 
 # uvicorn's keep-alive: an idle connection between requests is closed after this long.
@@ -51,6 +51,7 @@ class Settings:
     batch_size: int = DEFAULT_BATCH_SIZE
     concurrency: int = 4  # model runs at once in one process
     body_timeout: float = 30.0  # seconds for a whole request body to arrive
+    buffer_limit: int = 4 * MAX_BODY_BYTES  # bytes of bodies held at once in one process
 
     def to_env(self) -> dict:
         return {f"DETECTOR_{f.name.upper()}": str(getattr(self, f.name))
@@ -96,6 +97,7 @@ class Endpoints:
     def __init__(self, service: Service, web: WebFiles, settings: Settings):
         self.service, self.web, self.settings = service, web, settings
         self._limiter = None  # made on the event loop, at the first request
+        self._buffered = 0  # bytes of request bodies held now (all on the event loop's thread)
 
     def routes(self) -> list:
         page = [Route(path, self.page_file, methods=["GET"]) for path in self.web.paths()]
@@ -107,14 +109,15 @@ class Endpoints:
     async def detect(self, request: Request) -> Response:
         resize = request.query_params.get("resize", "0").lower() in ("1", "true", "yes")
         content_type = request.headers.get("content-type", "")
+        held = [0]  # this request's share of _buffered, given back however it ends
         try:
             if is_form(content_type):
                 reader = FormReader(content_type)
-                await self._read_body(request, reader.feed)
+                await self._read_body(request, reader.feed, held)
                 answer = functools.partial(self.service.detect_form, reader.parts(), resize)
             else:
                 chunks = []
-                await self._read_body(request, chunks.append)
+                await self._read_body(request, chunks.append, held)
                 answer = functools.partial(self.service.detect, b"".join(chunks), resize)
             return JSON(await self._off_loop(answer))
         except DetectorError as exc:
@@ -124,16 +127,21 @@ class Endpoints:
             return Response(status_code=400)
         except Exception as exc:  # a bug: answer 500, keep serving, say what it was
             return internal_error(exc)
+        finally:
+            self._buffered -= held[0]
 
-    async def _read_body(self, request: Request, sink) -> None:
-        """Stream the body into ``sink`` within the size limit and the body deadline."""
+    async def _read_body(self, request: Request, sink, held: list) -> None:
+        """Stream the body into ``sink`` within the size limit, the body deadline and the
+        process's buffer limit (503 when the bodies held now would pass it)."""
         check_declared_length(request)
-        received = 0
         try:
             with anyio.fail_after(self.settings.body_timeout):
                 async for chunk in request.stream():
-                    received += len(chunk)
-                    check_length(received)
+                    check_length(held[0] + len(chunk))
+                    if self._buffered + len(chunk) > self.settings.buffer_limit:
+                        raise RequestError("the server holds too many uploads now; retry", 503)
+                    self._buffered += len(chunk)
+                    held[0] += len(chunk)
                     sink(chunk)
         except TimeoutError:
             raise RequestError(f"the request body did not arrive within "

@@ -186,6 +186,8 @@ def test_help_texts_state_the_limits_the_code_applies():
     assert f"body over {service.MAX_BODY_BYTES // 2**20} MiB" in serve_cli.EPILOG
     assert f"image over {side}x{side} pixels" in serve_cli.EPILOG and side * side == images.MAX_PIXELS
     assert f"more\n  than {forms.MAX_PARTS} files" in serve_cli.EPILOG
+    from detector.server import Settings
+    assert f"holds {Settings().buffer_limit // 2**20} MiB of bodies" in serve_cli.EPILOG
 
 
 def test_a_closed_stdin_gives_an_error_row(tiny_model, monkeypatch, capsys):

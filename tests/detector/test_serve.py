@@ -254,3 +254,19 @@ def test_serve_fails_in_one_line(cli, tiny_model, tmp_path, server):
     code, out, err = cli("serve", "--model", tiny_model, "--port", server.address[1])
     assert code == 1 and "cannot listen on 127.0.0.1:" in err and err.count("\n") == 1
     assert cli("serve", "--port", "70000")[0] == 2
+
+
+def test_bodies_past_the_buffer_limit_get_503_and_the_budget_comes_back(tiny_model, helpers):
+    """The bytes of bodies held at once are bounded per process: past the limit, 503."""
+    small = helpers.encode(uniform(255))
+    big = helpers.encode(np.random.default_rng(0).integers(0, 256, (28, 28), np.uint8))
+    limit = 2 * len(small)
+    assert len(big) > limit
+    app = create_app(Settings(model=str(tiny_model), buffer_limit=limit))
+    with serve_in_thread(app) as url:
+        where = urlparse(url)
+        server = SimpleNamespace(address=(where.hostname, where.port))
+        for _ in range(3):  # each request gives its bytes back, refused or answered
+            status, _, answer = call(server, "POST", "/detect", big)
+            assert (status, answer) == (503, {"error": "the server holds too many uploads now; retry"})
+            assert call(server, "POST", "/detect", small)[0] == 200

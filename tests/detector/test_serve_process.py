@@ -3,7 +3,6 @@ request in flight finish before the process exits, and the start line says where
 
 import http.client
 import json
-import os
 import re
 import signal
 import socket

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
