@@ -6,8 +6,11 @@ JPEG, real examples and the shipped generator's images; gray, colour and alpha),
 each answer which of the two ran it. It also checks the page's words for a wrong-size image and
 for a file that is not an image.
 
-Skipped without Chromium (the in-browser half also without onnxruntime-web), except under CI
-(CI=true), where .ci/run installs both: there a missing one fails the test instead of hiding it.
+Chromium is driven by Selenium through Debian's chromedriver (`apt-get install -y chromium
+chromium-driver`; Selenium cannot download browsers or drivers here, so it is given both paths).
+Skipped without them or Selenium (the in-browser half also without onnxruntime-web), except
+under CI (CI=true), where .ci/run installs them: there a missing one fails the test instead of
+hiding it.
 DETECTOR_SCREENSHOT=PATH saves the in-browser page with the examples' answers
 (docs/figures/serve_page.png was made so).
 """
@@ -24,7 +27,6 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
-from chromium import Chromium, find_chromium
 from detector import DetectorError, load_detector
 from detector.server import create_app, serve_in_thread, Settings
 from detector.service import error_message
@@ -32,18 +34,43 @@ from detector.web import FETCH_COMMAND, PAGE_FILES, WEB_DIR, WebFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-4
-CHROMIUM = find_chromium()
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+except ImportError:
+    webdriver = None
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
+CHROMEDRIVER = shutil.which("chromedriver")
 IN_CI = os.environ.get("CI") == "true"
-NO_CHROMIUM = "no chromium (apt-get install -y chromium)"
+NO_BROWSER = "; ".join(why for absent, why in (
+    (CHROMIUM is None or CHROMEDRIVER is None, "no chromium or chromedriver "
+                                                "(apt-get install -y chromium chromium-driver)"),
+    (webdriver is None, "no selenium (pip install -r requirements-train.txt)")) if absent)
 NO_RUNTIME = f"no onnxruntime-web: {FETCH_COMMAND}"
-pytestmark = pytest.mark.skipif(CHROMIUM is None and not IN_CI, reason=NO_CHROMIUM)
+pytestmark = pytest.mark.skipif(bool(NO_BROWSER) and not IN_CI, reason=NO_BROWSER)
+WINDOW = (1000, 720)
 # The page's two ways to run: the runtime as installed here, and the same page without it.
 RAN = ["browser", "server"]
 
 
 @pytest.fixture(autouse=True)
 def browser_available():
-    assert CHROMIUM is not None, f"CI must run the browser test: {NO_CHROMIUM}"
+    assert not NO_BROWSER, f"CI must run the browser test: {NO_BROWSER}"
+
+
+def headless_chromium():
+    """The system's Chromium under Selenium, headless, as root where need be."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=%d,%d" % WINDOW):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_script_timeout(120)  # detectFiles on 115 images, on a busy machine
+    width, height = WINDOW  # the page's own size (the window's includes its frame)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    return driver
 
 
 def page_without_runtime(folder: Path) -> WebFiles:
@@ -103,18 +130,24 @@ def page(request, tmp_path_factory):
            else page_without_runtime(tmp_path_factory.mktemp("web")))
     app = create_app(Settings(), web=web)  # models/detector.onnx, as the CLI
     with serve_in_thread(app) as url:
-        browser = Chromium(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
+        browser = headless_chromium()
         try:
-            browser.open(url)
-            browser.evaluate("modelInfo()")  # the model is loaded
+            browser.get(url)
+            evaluate(browser, "modelInfo()")  # the model is loaded
             yield browser, request.param
         finally:
-            browser.close()
+            browser.quit()
+
+
+def evaluate(browser, expression: str):
+    """The value of a JavaScript expression in the page; a promise is awaited (WebDriver's
+    Execute Script waits for it)."""
+    return browser.execute_script(f"return {expression};")
 
 
 def detect_in_page(page, files, resize=False) -> list:
     items = [{"name": name, "base64": base64.b64encode(data).decode()} for name, data in files]
-    return page.evaluate(f"detectFiles({json.dumps(items)}, {{resize: {json.dumps(resize)}}})")
+    return evaluate(page, f"detectFiles({json.dumps(items)}, {{resize: {json.dumps(resize)}}})")
 
 
 def test_page_answers_like_the_detector_api(page):
@@ -135,8 +168,8 @@ def test_page_answers_like_the_detector_api(page):
 
 def test_page_says_where_the_model_runs(page):
     page, ran = page
-    where = page.evaluate("document.getElementById('where').textContent")
-    status = page.evaluate("document.getElementById('status').textContent")
+    where = evaluate(page, "document.getElementById('where').textContent")
+    status = evaluate(page, "document.getElementById('status').textContent")
     if ran == "browser":
         assert "runs in this browser" in where and "no image leaves this machine" in where
     else:
@@ -168,13 +201,13 @@ def test_page_explains_what_it_expects(page):
 
 def test_screenshot_of_the_examples(page, tmp_path):
     page, ran = page
-    page.evaluate("document.getElementById('results').replaceChildren()")
+    evaluate(page, "document.getElementById('results').replaceChildren()")
     examples = [(p.name, p.read_bytes()) for p in sorted((ROOT / "examples").glob("*.png"))]
     detect_in_page(page, examples + [("photo-64x64.png", encode(np.zeros((64, 64), np.uint8))),
                                      ("notes.txt", b"not an image\n")])
-    shown = page.evaluate("[...document.querySelectorAll('#results .ran')].map(e => e.textContent)")
+    shown = evaluate(page, "[...document.querySelectorAll('#results .ran')].map(e => e.textContent)")
     assert shown == [f"run {'in this browser' if ran == 'browser' else 'by the server'}"] * 12
-    png = page.screenshot(1000, 720)
+    png = page.get_screenshot_as_png()
     assert png.startswith(b"\x89PNG")
     wanted = os.environ.get("DETECTOR_SCREENSHOT") if ran == "browser" else None
     Path(wanted or tmp_path / "page.png").write_bytes(png)
