@@ -36,27 +36,39 @@ def main(argv=None) -> int:
 
 
 def serve(argv: list) -> int:
-    """Run the HTTP server until interrupted; a bad model or address is a one-line failure."""
+    """Run the HTTP service until stopped; a bad model or address is a one-line failure."""
     args = parse_serve_args(argv)
-    from .server import make_server  # http.server costs the image command line nothing
+    from .server import create_app, listen, run, Settings  # the image command line needs none of it
+    settings = Settings(model=args.model, sha256=args.sha256, threads=args.threads,
+                        batch_size=args.batch_size, concurrency=args.concurrency,
+                        body_timeout=args.body_timeout)
     try:
-        with native_stderr_silenced():
-            server = make_server(args.model, host=args.host, port=args.port,
-                                 workers=args.workers, threads=args.threads,
-                                 batch_size=args.batch_size, quiet=args.quiet)
-            try:
-                print(f"detector: serving {server.service.detector.model.path} on {server.url} "
-                      f"(Ctrl-C stops)", file=sys.stderr, flush=True)
-                server.serve_forever()
-            finally:
-                server.server_close()
+        # Worker processes would inherit a silenced descriptor 2, their logs with it.
+        with native_stderr_silenced() if args.workers == 1 else contextlib.nullcontext():
+            app = create_app(settings)  # the model is checked here, also when workers load it
+            sock = listen(args.host, args.port)
+            host, port = sock.getsockname()[:2]
+            print(f"detector: serving {app.state.service.detector.model.path} on "
+                  f"http://{host}:{port}/ with {args.workers} process(es); {page_note(app)} "
+                  f"(Ctrl-C stops)", file=sys.stderr, flush=True)
+            run(settings, sock, workers=args.workers, quiet=args.quiet,
+                app=app if args.workers == 1 else None)
     except DetectorError as exc:
         return _fail(one_line(exc))
     except OSError as exc:  # address in use, no such interface, port below 1024
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still no traceback, but say what it was
+        return _fail(f"internal error ({type(exc).__name__}: {one_line(exc)}); please report it")
     return EXIT_OK
+
+
+def page_note(app) -> str:
+    from .web import FETCH_COMMAND, WebFiles
+    if WebFiles().missing():
+        return f"the page at / scores on this server (for the browser: {FETCH_COMMAND})"
+    return "the page at / runs the model in the browser"
 
 
 @contextlib.contextmanager

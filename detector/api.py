@@ -95,13 +95,16 @@ class Detector:
 
 
 def load_detector(model: "str | os.PathLike | None" = None, *,
-                  batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0) -> Detector:
+                  batch_size: int = DEFAULT_BATCH_SIZE, threads: int = 0,
+                  sha256: "str | None" = None) -> Detector:
     """Open ``model`` (None: models/detector.onnx; a name in models/; or a path).
 
     ``threads`` is onnxruntime's intra-op thread count (0: its default, one per core).
+    ``sha256``: refuse the file unless it has this hash (without it, only the shipped models in
+    models/ are checked, against models/manifest.json).
     Raises ModelError when it is missing, unreadable or breaks the model contract.
     """
-    return Detector(open_model(model, threads=threads), batch_size=batch_size)
+    return Detector(open_model(model, threads=threads, sha256=sha256), batch_size=batch_size)
 
 
 def detect(image, model: "str | os.PathLike | None" = None, *,

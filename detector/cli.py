@@ -32,8 +32,9 @@ input contract:
 
 exit status:
   0  every image got an answer
-  1  some image failed (its row has "error"), or the model is missing or invalid
-     (then the only output is {"error": ...})
+  1  some image failed (its row has "error"), or the model is missing, invalid or
+     damaged (a shipped model whose sha256 is not in models/manifest.json, or not --sha256):
+     then the only output is {"error": ...}
   2  bad command line
   130  interrupted (Ctrl-C)
 
@@ -60,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model name in models/ or path to an .onnx file (default: detector, the "
                              "detector trained on many GANs; discriminator: the shipped GAN's own "
                              "discriminator)")
+    parser.add_argument("--sha256", type=sha256_hex, metavar="HEX",
+                        help="refuse the model file unless its sha256 is HEX (64 hex digits); "
+                             "without it only the shipped models/ are checked, against "
+                             "models/manifest.json")
     parser.add_argument("--resize", action="store_true",
                         help="scale images of another size to the model's size (Lanczos) "
                              "instead of failing")
@@ -78,7 +83,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, stdout, stderr) -> int:
     """Score the images ``args`` names, write rows; return how many inputs failed."""
-    detector = load_detector(args.model, batch_size=args.batch_size)
+    detector = load_detector(args.model, batch_size=args.batch_size, sha256=args.sha256)
     entries = expand_inputs(args.images, read_stdin)
     single = len(args.images) == 1 and len(entries) == 1 and not os.path.isdir(args.images[0])
     failures = 0
@@ -110,4 +115,11 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def sha256_hex(text: str) -> str:
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError("must be 64 hex digits (the output of sha256sum)")
     return value

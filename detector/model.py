@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .errors import ModelError
+from .manifest import check_sha256, check_shipped
 from .metadata import INPUT_NAME, ModelInfo, parse_metadata
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -78,12 +79,16 @@ class Model:
         return out
 
 
-def open_model(model: "str | os.PathLike | None" = None, *, threads: int = 0) -> Model:
-    """Resolve ``model`` (see resolve_model_path), load it on the CPU and validate it.
+def open_model(model: "str | os.PathLike | None" = None, *, threads: int = 0,
+               sha256: "str | None" = None) -> Model:
+    """Resolve ``model`` (see resolve_model_path), verify, load it on the CPU and validate it.
 
     ``threads``: onnxruntime intra-op threads; 0 lets it use one per physical core.
+    ``sha256``: the file must have this hash. Without it a file in models/ is checked against
+    models/manifest.json (detector/manifest.py) and any other file is not checked.
     """
     path = resolve_model_path(model)
+    verify(path, sha256)
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: normal runs keep stderr clean
     options.intra_op_num_threads = threads
@@ -98,6 +103,15 @@ def open_model(model: "str | os.PathLike | None" = None, *, threads: int = 0) ->
     info = parse_metadata(session.get_modelmeta().custom_metadata_map, str(path))
     _check_signature(session, info, path)
     return Model(path, session, info)
+
+
+def verify(path: Path, sha256: "str | None" = None) -> None:
+    """ModelError unless ``path`` has the ``sha256`` given, or (none given) unless a shipped
+    model's bytes are the ones its manifest names."""
+    if sha256 is not None:
+        check_sha256(path, sha256)
+    elif path.resolve().parent == MODELS_DIR.resolve():
+        check_shipped(path, MODELS_DIR)
 
 
 def _check_signature(session: "ort.InferenceSession", info: ModelInfo, path: Path) -> None:

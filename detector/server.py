@@ -1,143 +1,251 @@
-"""The HTTP server: the standard library's http.server, a bounded pool of worker threads, and
-the Service that answers each request.
+"""The HTTP service: a Starlette app (``create_app``) run by uvicorn, in one process or several.
 
-http.server is enough here (zero install, no dependency for requirements-run.txt): requests are
-small, one image or a form of them, and the work is onnxruntime's. A production deployment
-would put a reverse proxy (TLS, keep-alive, rate limits) in front.
+uvicorn holds every connection on one event loop (idle and keep-alive ones cost no thread) and
+shuts down gracefully on SIGTERM or Ctrl-C: it stops accepting, lets requests in flight finish,
+then exits. The app reads each body with a deadline (a client that stops sending gets 408 and
+is cut off) and a size limit, then decodes and scores it on a worker thread, at most
+``concurrency`` at once per process: the event loop never waits on the model.
+
+``uvicorn detector.server:app_from_env --factory --workers N`` runs the same app with the
+settings of ``DETECTOR_*`` environment variables (``Settings.from_env``).
 """
 
+import contextlib
+import copy
+import dataclasses
+import functools
 import json
+import os
+import socket
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
+import time
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from .api import DEFAULT_BATCH_SIZE, load_detector
-from .errors import RequestError
-from .service import Service, check_length, error_response, json_response
+from .errors import DetectorError, RequestError
+from .forms import FormReader, is_form
+from .service import check_length, error_message, MAX_BODY_BYTES, Service, status_of
 from .web import WebFiles
 
-# A client that stops sending mid-request frees its worker after this long.
-SOCKET_TIMEOUT_S = 30
+# uvicorn's keep-alive: an idle connection between requests is closed after this long.
+KEEP_ALIVE_S = 5
+# SIGTERM: requests in flight get this long to finish.
+GRACEFUL_SHUTDOWN_S = 30
 
 
-class Handler(BaseHTTPRequestHandler):
-    """One request per connection (HTTP/1.0): a worker is never held by an idle keep-alive."""
+@dataclasses.dataclass
+class Settings:
+    """What one serving process needs; ``python -m detector serve`` fills it from its flags."""
 
-    server_version = "fmnist-detector"
-    default_request_version = "HTTP/1.0"  # a garbled request line still gets a status line
-    timeout = SOCKET_TIMEOUT_S
+    model: "str | None" = None
+    sha256: "str | None" = None
+    threads: int = 0  # onnxruntime threads per model run (0: one per core)
+    batch_size: int = DEFAULT_BATCH_SIZE
+    concurrency: int = 4  # model runs at once in one process
+    body_timeout: float = 30.0  # seconds for a whole request body to arrive
+    buffer_limit: int = 4 * MAX_BODY_BYTES  # bytes of bodies held at once in one process
 
-    def do_GET(self):
-        self._answer()
+    def to_env(self) -> dict:
+        return {f"DETECTOR_{f.name.upper()}": str(getattr(self, f.name))
+                for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
 
-    # One entry for every method: the Service answers 405 (or 404) itself; HEAD is GET
-    # without the body (_send looks at self.command).
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+    @classmethod
+    def from_env(cls, env=os.environ) -> "Settings":
+        values = {}
+        for field in dataclasses.fields(cls):
+            text = env.get(f"DETECTOR_{field.name.upper()}")
+            if text is not None:
+                kind = type(field.default) if field.default is not None else str
+                values[field.name] = kind(text)
+        return cls(**values)
 
-    def _answer(self):
+
+class JSON(JSONResponse):
+    """JSON as the CLI prints it: json.dumps' spacing, one line."""
+
+    def render(self, content) -> bytes:
+        return (json.dumps(content) + "\n").encode()
+
+
+def create_app(settings: Settings, *, web: "WebFiles | None" = None) -> Starlette:
+    """The app for ``settings``: loads the model now (ModelError when it is bad)."""
+    detector = load_detector(settings.model, batch_size=settings.batch_size,
+                             threads=settings.threads, sha256=settings.sha256)
+    endpoints = Endpoints(Service(detector), web or WebFiles(), settings)
+    app = Starlette(routes=endpoints.routes(),
+                    exception_handlers={HTTPException: http_error})
+    app.state.service = endpoints.service
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The factory for uvicorn's command line (``--factory``): settings from DETECTOR_*."""
+    return create_app(Settings.from_env())
+
+
+class Endpoints:
+    """The routes: POST /detect, GET /health, /model, /model.onnx and the page's files."""
+
+    def __init__(self, service: Service, web: WebFiles, settings: Settings):
+        self.service, self.web, self.settings = service, web, settings
+        self._limiter = None  # made on the event loop, at the first request
+        self._buffered = 0  # bytes of request bodies held now (all on the event loop's thread)
+
+    def routes(self) -> list:
+        page = [Route(path, self.page_file, methods=["GET"]) for path in self.web.paths()]
+        return [Route("/detect", self.detect, methods=["POST"]),
+                Route("/health", self.health, methods=["GET"]),
+                Route("/model", self.model, methods=["GET"]),
+                Route("/model.onnx", self.model_file, methods=["GET"]), *page]
+
+    async def detect(self, request: Request) -> Response:
+        resize = request.query_params.get("resize", "0").lower() in ("1", "true", "yes")
+        content_type = request.headers.get("content-type", "")
+        held = [0]  # this request's share of _buffered, given back however it ends
         try:
-            body = self._read_body()
-            response = self.server.service.handle(self.command, self.path,
-                                                  self.headers.get("Content-Type", ""), body)
-        except RequestError as exc:
-            self.close_connection = True  # an unread body may follow: do not parse it as a request
-            response = error_response(exc)
-        except TimeoutError:  # the client stopped sending: nobody to answer
-            self.close_connection = True
-            return
+            if is_form(content_type):
+                reader = FormReader(content_type)
+                await self._read_body(request, reader.feed, held)
+                answer = functools.partial(self.service.detect_form, reader.parts(), resize)
+            else:
+                chunks = []
+                await self._read_body(request, chunks.append, held)
+                answer = functools.partial(self.service.detect, b"".join(chunks), resize)
+            return JSON(await self._off_loop(answer))
+        except DetectorError as exc:
+            closing = {"Connection": "close"} if isinstance(exc, RequestError) else {}
+            return JSON({"error": error_message(exc)}, status_of(exc), closing)
+        except ClientDisconnect:  # nobody to answer
+            return Response(status_code=400)
         except Exception as exc:  # a bug: answer 500, keep serving, say what it was
-            self.log_error("internal error: %s: %s", type(exc).__name__, exc)
-            response = json_response({"error": f"internal error ({type(exc).__name__}); "
-                                               f"please report it"}, 500)
-        self._send(response)
+            return internal_error(exc)
+        finally:
+            self._buffered -= held[0]
 
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
-            raise RequestError("chunked bodies are not supported: send Content-Length", 411)
-        length = self.headers.get("Content-Length")
-        if length is None:
-            if self.command in ("POST", "PUT", "PATCH"):
-                raise RequestError("Content-Length is required", 411)
-            return b""
+    async def _read_body(self, request: Request, sink, held: list) -> None:
+        """Stream the body into ``sink`` within the size limit, the body deadline and the
+        process's buffer limit (503 when the bodies held now would pass it)."""
+        check_declared_length(request)
         try:
-            length = int(length)
-        except ValueError:
-            raise RequestError(f"Content-Length is not a number: {length!r}") from None
-        if length < 0:
-            raise RequestError(f"Content-Length is negative: {length}")
-        check_length(length)
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise RequestError(f"body ended after {len(body)} of {length} bytes")
-        return body
+            with anyio.fail_after(self.settings.body_timeout):
+                async for chunk in request.stream():
+                    check_length(held[0] + len(chunk))
+                    if self._buffered + len(chunk) > self.settings.buffer_limit:
+                        raise RequestError("the server holds too many uploads now; retry", 503)
+                    self._buffered += len(chunk)
+                    held[0] += len(chunk)
+                    sink(chunk)
+        except TimeoutError:
+            raise RequestError(f"the request body did not arrive within "
+                               f"{self.settings.body_timeout:g} s", 408) from None
 
-    def _send(self, response):
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("Cache-Control", "no-cache")
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+    async def _off_loop(self, function):
+        """Run ``function`` on a worker thread, at most ``concurrency`` at once."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.settings.concurrency)
+        return await anyio.to_thread.run_sync(function, limiter=self._limiter)
 
-    def send_error(self, code, message=None, explain=None):
-        """http.server's own refusals (a malformed request line, 501 ...): JSON, like ours."""
-        self.close_connection = True
-        body = (json.dumps({"error": message or self.responses.get(code, ("error",))[0]})
-                + "\n").encode()
-        self.send_response(code, message)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-            self.wfile.write(body)
+    async def health(self, request: Request) -> Response:
+        return JSON(self.service.health())
 
-    def log_message(self, format, *args):
-        if not self.server.quiet:
-            super().log_message(format, *args)
+    async def model(self, request: Request) -> Response:
+        return JSON(self.service.model_info())
+
+    async def model_file(self, request: Request) -> Response:
+        return Response(self.service.model_bytes, media_type="application/octet-stream")
+
+    async def page_file(self, request: Request) -> Response:
+        page = self.web.get(request.url.path)
+        return Response(page.body, page.status, media_type=page.content_type,
+                        headers={"Cache-Control": "no-cache"})
 
 
-class DetectorServer(ThreadingHTTPServer):
-    """Accepts connections on one thread and answers them on ``workers`` pooled threads."""
-
-    daemon_threads = True
-    request_queue_size = 128  # the listen backlog: bursts of clients wait instead of failing
-
-    def __init__(self, address, service: Service, *, workers: int, quiet: bool = False):
-        self.service = service
-        self.quiet = quiet
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="detector-http")
-        super().__init__(address, Handler)
-
-    def process_request(self, request, client_address):
-        self.pool.submit(self.process_request_thread, request, client_address)
-
-    def handle_error(self, request, client_address):
-        """A connection that failed (the client hung up mid-answer): one line, no traceback."""
-        error = sys.exc_info()[1]
-        if not self.quiet:
-            print(f"detector: {client_address[0]}: connection failed: "
-                  f"{type(error).__name__}: {error}", file=sys.stderr)
-
-    def server_close(self):
-        super().server_close()
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+def check_declared_length(request: Request) -> None:
+    """A POST body needs a length (or chunks), and one not over the limit, before it is read."""
+    length = request.headers.get("content-length")
+    if length is None:
+        if "transfer-encoding" not in request.headers:
+            raise RequestError("Content-Length is required", 411)
+        return
+    try:
+        declared = int(length)
+    except ValueError:
+        raise RequestError(f"Content-Length is not a number: {length!r}") from None
+    check_length(declared)
 
 
-def make_server(model=None, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 4,
-                threads: int = 0, batch_size: int = DEFAULT_BATCH_SIZE,
-                quiet: bool = False) -> DetectorServer:
-    """Load the model once and bind ``host:port`` (0: any free port; see ``.url``).
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own refusals (404, 405) as JSON, like ours."""
+    path, headers = request.url.path, dict(exc.headers or {})
+    if exc.status_code == 404:
+        message = f"no such path: {path}"
+    elif exc.status_code == 405:
+        headers["Allow"] = ", ".join(sorted(headers.get("Allow", "").split(", ")))  # a set's order
+        message = f"{path} answers {headers['Allow']}, not {request.method}"
+    else:
+        message = exc.detail
+    return JSON({"error": message}, exc.status_code, headers)
 
-    Raises ModelError for a bad model, OSError when the address cannot be bound.
-    """
-    detector = load_detector(model, batch_size=batch_size, threads=threads)
-    return DetectorServer((host, port), Service(detector, WebFiles()), workers=workers,
-                          quiet=quiet)
+
+def internal_error(exc: Exception) -> Response:
+    print(f"detector: internal error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    return JSON({"error": f"internal error ({type(exc).__name__}); please report it"},
+                        500)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0: any free port); OSError when it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock.set_inheritable(True)  # worker processes accept on it too
+    return sock
+
+
+def uvicorn_config(app, *, quiet: bool, workers: int = 1) -> uvicorn.Config:
+    logging = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    logging["handlers"]["access"]["stream"] = "ext://sys.stderr"  # stdout is for JSON answers
+    return uvicorn.Config(app, factory=isinstance(app, str), workers=workers, log_config=logging,
+                          http="httptools",  # measured faster than h11 here, and chosen, not found
+                          timeout_keep_alive=KEEP_ALIVE_S,
+                          timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                          log_level="warning" if quiet else "info", access_log=not quiet,
+                          server_header=False)
+
+
+def run(settings: Settings, sock: socket.socket, *, workers: int = 1, quiet: bool = False,
+        app: "Starlette | None" = None) -> None:
+    """Serve on ``sock`` until SIGTERM or Ctrl-C: in this process, or in ``workers`` processes
+    that each load the model (uvicorn's supervisor restarts one that dies)."""
+    if workers == 1:
+        server = uvicorn.Server(uvicorn_config(app or create_app(settings), quiet=quiet))
+        server.run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+    os.environ.update(settings.to_env())  # what each worker's app_from_env reads
+    config = uvicorn_config("detector.server:app_from_env", quiet=quiet, workers=workers)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Starlette, host: str = "127.0.0.1", port: int = 0):
+    """Serve ``app`` on a thread of this process (tests, benchmarks); yields its base URL."""
+    sock = listen(host, port)
+    server = uvicorn.Server(uvicorn_config(app, quiet=True))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started and thread.is_alive():
+            time.sleep(0.01)
+        yield "http://%s:%d/" % sock.getsockname()[:2]
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()

@@ -2,10 +2,11 @@
 
 The page runs the model in the browser with onnxruntime-web, whose files (14 MB) are not in the
 repository: ``npm ci --prefix detector/web`` fetches the pinned version (package-lock.json) into
-detector/web/node_modules/. Without them ``/`` answers 503 with a page that says so.
+detector/web/node_modules/. Without them ``/ort/...`` answers 404, and the page (app.js) sends
+its images to the server's ``POST /detect`` instead (remote.js), saying so on each answer.
 """
 
-import html
+import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,26 +17,15 @@ ORT_DIST = ORT_PACKAGE / "dist"
 # WebGPU build) and the build it picks (SIMD, threads allowed).
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 PAGE_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js",
-              "/detect.js": "detect.js", "/style.css": "style.css"}
+              "/detect.js": "detect.js", "/remote.js": "remote.js", "/style.css": "style.css"}
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".wasm": "application/wasm"}
 FETCH_COMMAND = "npm ci --prefix detector/web"
 
-MISSING_PAGE = """<!doctype html>
-<meta charset="utf-8"><title>Detector: onnxruntime-web is missing</title>
-<h1>The page needs onnxruntime-web</h1>
-<p>The browser runs the model with onnxruntime-web, which is not in the repository.
-Fetch the pinned version (Node.js and npm needed), then reload:</p>
-<pre>{command}</pre>
-<p>Missing: {missing}</p>
-<p>The HTTP API works without it: <code>POST /detect</code>, <code>GET /model</code>,
-<code>GET /health</code>.</p>
-"""
-
 
 class Response(NamedTuple):
-    """An HTTP answer, apart from sockets (the server sends it; service.py makes most)."""
+    """A file of the page as an HTTP answer, apart from the server (which sends it)."""
 
     status: int
     content_type: str
@@ -44,7 +34,7 @@ class Response(NamedTuple):
 
 
 class WebFiles:
-    """Maps the page's URL paths to files; ``route`` has the Service's (method, answer) form."""
+    """Maps the page's URL paths (``paths``) to the files they answer with (``get``)."""
 
     def __init__(self, root: Path = WEB_DIR):
         self.root = Path(root)
@@ -54,27 +44,25 @@ class WebFiles:
         return [str(ORT_DIST / name) for name in ORT_FILES
                 if not (self.root / ORT_DIST / name).is_file()]
 
-    def route(self, path: str):
+    def paths(self) -> list:
+        """Every URL path of the page, its runtime's included (answered or not)."""
+        return [*PAGE_FILES, *(f"/ort/{name}" for name in ORT_FILES)]
+
+    def get(self, path: str) -> "Response | None":
+        """The file at URL ``path``, a 404 Response when it cannot be read, None when the page
+        has no such path."""
         if path in PAGE_FILES:
-            return "GET", lambda **_: self._page_file(PAGE_FILES[path])
+            return self._file(self.root / PAGE_FILES[path])
         folder, _, name = path.rpartition("/")
         if folder == "/ort" and name in ORT_FILES:
-            return "GET", lambda **_: self._file(self.root / ORT_DIST / name)
+            return self._file(self.root / ORT_DIST / name)
         return None
-
-    def _page_file(self, name: str):
-        missing = self.missing()
-        if name == "index.html" and missing:
-            text = MISSING_PAGE.format(command=html.escape(f"cd {self.root.parent.parent} && "
-                                                           f"{FETCH_COMMAND}"),
-                                       missing=html.escape(", ".join(missing)))
-            return Response(503, TYPES[".html"], text.encode())
-        return self._file(self.root / name)
 
     def _file(self, path: Path):
         try:
             data = path.read_bytes()
         except OSError as exc:
-            return Response(503 if ORT_DIST.parts[0] in path.parts else 404, TYPES[".html"],
-                            f"cannot read {html.escape(str(path))}: {exc.strerror}".encode())
+            return Response(404, "application/json",
+                            (json.dumps({"error": f"cannot read {path.name}: {exc.strerror}"})
+                             + "\n").encode())
         return Response(200, TYPES.get(path.suffix, "application/octet-stream"), data)

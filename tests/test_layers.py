@@ -26,8 +26,10 @@ LAYERS = [
      "train.domain_fid", "train.detector", "train.wreath", "train.doc_numbers", "train.vae"),
     ("export",),
 ]
-# What the runtime may import besides itself: its install is onnxruntime, numpy and pillow.
-DETECTOR_THIRD_PARTY = {"onnxruntime", "numpy", "PIL"}
+# What the runtime may import besides itself: its install (requirements-run.txt) is onnxruntime,
+# numpy and pillow, and for `serve` uvicorn, Starlette (with anyio) and python-multipart.
+DETECTOR_THIRD_PARTY = {"onnxruntime", "numpy", "PIL", "uvicorn", "starlette", "anyio",
+                        "python_multipart"}
 
 
 def layer_of(module: str) -> int:

@@ -179,13 +179,15 @@ def test_native_stderr_is_silenced_while_running(capfd):
 
 
 def test_help_texts_state_the_limits_the_code_applies():
-    from detector import __main__, cli, images, multipart, serve_cli, service
+    from detector import __main__, cli, forms, images, serve_cli, service
     side = math.isqrt(images.MAX_PIXELS)
     assert f"over {images.MAX_FILE_BYTES // 2**20} MiB" in cli.EPILOG
     assert f"{__main__.EXIT_INTERRUPTED}  interrupted" in cli.EPILOG
     assert f"body over {service.MAX_BODY_BYTES // 2**20} MiB" in serve_cli.EPILOG
     assert f"image over {side}x{side} pixels" in serve_cli.EPILOG and side * side == images.MAX_PIXELS
-    assert f"more\n  than {multipart.MAX_PARTS} files" in serve_cli.EPILOG
+    assert f"more\n  than {forms.MAX_PARTS} files" in serve_cli.EPILOG
+    from detector.server import Settings
+    assert f"holds {Settings().buffer_limit // 2**20} MiB of bodies" in serve_cli.EPILOG
 
 
 def test_a_closed_stdin_gives_an_error_row(tiny_model, monkeypatch, capsys):

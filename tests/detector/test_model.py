@@ -10,6 +10,7 @@ from onnx import TensorProto, helper
 from detector import load_detector, model as model_module, ModelError, resolve_model_path
 from detector.metadata import (contract_metadata, NORMALIZATION, parse_metadata, PIXEL_OFFSET,
                                PIXEL_SCALE)
+from detector.manifest import record
 from detector.model import to_batch
 
 
@@ -28,7 +29,7 @@ def test_missing_name_lists_what_exists(tmp_path, monkeypatch, helpers):
 def test_names_resolve_in_models_dir(tmp_path, monkeypatch, helpers):
     monkeypatch.setattr(model_module, "MODELS_DIR", tmp_path)
     helpers.write_model(tmp_path / "discriminator.onnx")
-    helpers.write_model(tmp_path / "detector.onnx")
+    record(helpers.write_model(tmp_path / "detector.onnx"))  # a shipped model has its manifest
     assert resolve_model_path() == tmp_path / "detector.onnx"
     assert resolve_model_path("discriminator") == tmp_path / "discriminator.onnx"
     assert load_detector("detector").model.path == tmp_path / "detector.onnx"

@@ -1,19 +1,21 @@
-"""The HTTP server: the Detector API's answers over HTTP, the bad-input corpus' statuses, routes.
+"""The HTTP service: the Detector API's answers over HTTP, the bad-input corpus' statuses, routes.
 
-A server on a free loopback port, in a thread of this process, runs the tiny model of conftest.
+A server on a free loopback port, on a thread of this process (uvicorn), runs the tiny model of
+conftest.
 """
 
 import http.client
 import json
 import socket
-import threading
 import uuid
+from types import SimpleNamespace
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 
 from detector import load_detector
-from detector.server import make_server
+from detector.server import create_app, serve_in_thread, Settings
 from detector.web import ORT_DIST, ORT_FILES, WebFiles
 from test_corpus import bad_files, uniform, valid_files
 
@@ -26,17 +28,15 @@ STATUS = {"empty.png": 400, "text.png": 415, "random.jpg": 415, "truncated.png":
 
 @pytest.fixture(scope="module")
 def server(tiny_model):
-    server = make_server(tiny_model, port=0, workers=4, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    app = create_app(Settings(model=str(tiny_model), concurrency=4, body_timeout=2))
+    with serve_in_thread(app) as url:
+        where = urlparse(url)
+        yield SimpleNamespace(url=url, address=(where.hostname, where.port), app=app)
 
 
 def call(server, method, path, body=None, headers=None):
     """(status, headers, parsed JSON or raw bytes)."""
-    connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    connection = http.client.HTTPConnection(*server.address, timeout=30)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
@@ -58,10 +58,10 @@ def form(files) -> tuple:
 
 
 def raw(server, request: bytes) -> bytes:
-    """Send bytes as they are (requests http.client would not make); return the raw answer."""
-    with socket.create_connection(server.server_address[:2], timeout=30) as sock:
+    """Send bytes as they are (requests http.client would not make); return the raw answer,
+    read until the server closes the connection (these requests ask it to, or it must)."""
+    with socket.create_connection(server.address, timeout=30) as sock:
         sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
         return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
@@ -118,18 +118,49 @@ def test_valid_corpus_gets_its_known_answer(server, helpers, name):
 
 
 @pytest.mark.parametrize("request_bytes, status", [
-    (b"POST /detect HTTP/1.0\r\nContent-Length: %d\r\n\r\n" % (64 * 2**20 + 1), 413),
-    (b"POST /detect HTTP/1.0\r\n\r\n", 411),
-    (b"POST /detect HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
-    (b"POST /detect HTTP/1.0\r\nContent-Length: ten\r\n\r\n", 400),
-    (b"POST /detect HTTP/1.0\r\nContent-Length: 100\r\n\r\nshort", 400),
-    (b"NONSENSE\r\n\r\n", 400),
-    (b"BREW /detect HTTP/1.0\r\n\r\n", 501),
+    (b"POST /detect HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (64 * 2**20 + 1), 413),
+    (b"POST /detect HTTP/1.1\r\nHost: x\r\n\r\n", 411),
+    (b"POST /detect HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
+     b"\r\n0\r\n\r\n", 400),
+    (b"POST /detect HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort", 408),
 ])
 def test_malformed_requests_get_a_json_error(server, request_bytes, status):
+    """A chunked body is read (this one is empty: no image); a body that stops short of its
+    length gets 408 once the body deadline (2 s here) passes."""
     head, _, body = raw(server, request_bytes).partition(b"\r\n\r\n")
     assert int(head.split()[1]) == status and "error" in json.loads(body)
     assert call(server, "GET", "/health")[0] == 200
+
+
+@pytest.mark.parametrize("request_bytes", [b"NONSENSE\r\n\r\n", b"BREW /detect HTTP/1.1\r\n\r\n",
+                                           b"POST /detect HTTP/1.1\r\nContent-Length: ten\r\n\r\n"])
+def test_what_is_not_http_gets_uvicorns_400(server, request_bytes):
+    """Refused by the HTTP layer, before the app: uvicorn's plain-text 400, connection closed."""
+    assert raw(server, request_bytes).startswith(b"HTTP/1.1 400 ")
+    assert call(server, "GET", "/health")[0] == 200
+
+
+def test_a_chunked_upload_is_read(server, helpers):
+    data = helpers.encode(uniform(255))
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece)
+                       for piece in (data[:10], data[10:])) + b"0\r\n\r\n"
+    head, _, body = raw(server, b"POST /detect HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                b"Transfer-Encoding: chunked\r\n\r\n" + chunked).partition(b"\r\n\r\n")
+    label, confidence = helpers.expected(255)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(body) == {"label": label, "confidence": round(confidence, 4)}
+
+
+def test_keep_alive_answers_several_requests_on_one_connection(server):
+    connection = http.client.HTTPConnection(*server.address, timeout=30)
+    try:
+        for _ in range(3):
+            connection.request("GET", "/health")
+            response = connection.getresponse()
+            assert (response.status, response.getheader("Connection")) == (200, None)
+            response.read()
+    finally:
+        connection.close()
 
 
 @pytest.mark.parametrize("body, status", [
@@ -153,7 +184,7 @@ def test_model_metadata(server, helpers):
     assert info["normalization"] == json.loads(meta["normalization"])
     assert info["extra"] == {"run": "test", "step": "0", "export_date": "2026-01-01",
                              "project_version": "0.0.0"}
-    assert call(server, "GET", "/model.onnx")[2] == server.service.model_bytes
+    assert call(server, "GET", "/model.onnx")[2] == server.app.state.service.model_bytes
 
 
 @pytest.mark.parametrize("method, path, status", [
@@ -168,8 +199,9 @@ def test_unknown_paths_and_wrong_methods(server, method, path, status):
 
 
 def test_head_of_a_post_only_path_is_refused_naming_head(server):
-    response = server.service.handle("HEAD", "/detect", "", b"")
-    assert response.status == 405 and b"/detect answers POST, not HEAD" in response.body
+    status, headers, _ = call(server, "HEAD", "/detect")
+    assert (status, headers["Allow"]) == (405, "POST")
+    assert call(server, "PUT", "/health", b"")[2] == {"error": "/health answers GET, HEAD, not PUT"}
 
 
 def test_head_has_no_body(server):
@@ -181,26 +213,29 @@ def test_a_bug_is_a_500_and_the_server_lives_on(server, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(server.service.detector, "detect", broken)
+    monkeypatch.setattr(server.app.state.service.detector, "detect", broken)
     status, _, answer = call(server, "POST", "/detect", b"x")
     assert status == 500 and "RuntimeError" in answer["error"]
     monkeypatch.undo()
     assert call(server, "GET", "/health")[0] == 200
 
 
-def test_page_needs_onnxruntime_web(tmp_path):
+def test_page_is_served_without_onnxruntime_web(tmp_path):
+    """Without node_modules the page is still there (it falls back to POST /detect) and the
+    runtime's files are a 404 the page's script tag notices."""
     (tmp_path / "index.html").write_text("<title>page</title>")
     web = WebFiles(tmp_path)
-    method, answer = web.route("/")
-    missing = answer()
-    assert (method, missing.status) == ("GET", 503)
-    assert b"npm ci --prefix detector/web" in missing.body
+    assert (web.get("/").status, web.get("/").body) == (200, b"<title>page</title>")
+    assert web.missing() == [str(ORT_DIST / name) for name in ORT_FILES]
+    runtime = web.get("/ort/ort.wasm.min.js")
+    assert runtime.status == 404 and "ort.wasm.min.js" in json.loads(runtime.body)["error"]
     for name in ORT_FILES:
         (tmp_path / ORT_DIST).mkdir(parents=True, exist_ok=True)
         (tmp_path / ORT_DIST / name).write_bytes(b"js")
-    assert web.route("/")[1]().body == b"<title>page</title>"
-    assert web.route("/ort/ort-wasm-simd-threaded.wasm")[1]().content_type == "application/wasm"
-    assert web.route("/ort/../index.html") is None and web.route("/node_modules/x") is None
+    assert web.missing() == []
+    assert web.get("/ort/ort-wasm-simd-threaded.wasm").content_type == "application/wasm"
+    assert web.get("/ort/../index.html") is None and web.get("/node_modules/x") is None
+    assert set(web.paths()) >= {"/", "/app.js", "/remote.js", "/ort/ort.wasm.min.js"}
 
 
 def test_serve_is_a_subcommand_and_dot_slash_serve_is_a_file(cli, tiny_model, helpers, tmp_path,
@@ -216,6 +251,22 @@ def test_serve_is_a_subcommand_and_dot_slash_serve_is_a_file(cli, tiny_model, he
 def test_serve_fails_in_one_line(cli, tiny_model, tmp_path, server):
     code, out, err = cli("serve", "--model", tmp_path / "missing.onnx", "--port", "0")
     assert code == 1 and err.startswith("detector: model file not found") and err.count("\n") == 1
-    code, out, err = cli("serve", "--model", tiny_model, "--port", server.server_address[1])
+    code, out, err = cli("serve", "--model", tiny_model, "--port", server.address[1])
     assert code == 1 and "cannot listen on 127.0.0.1:" in err and err.count("\n") == 1
     assert cli("serve", "--port", "70000")[0] == 2
+
+
+def test_bodies_past_the_buffer_limit_get_503_and_the_budget_comes_back(tiny_model, helpers):
+    """The bytes of bodies held at once are bounded per process: past the limit, 503."""
+    small = helpers.encode(uniform(255))
+    big = helpers.encode(np.random.default_rng(0).integers(0, 256, (28, 28), np.uint8))
+    limit = 2 * len(small)
+    assert len(big) > limit
+    app = create_app(Settings(model=str(tiny_model), buffer_limit=limit))
+    with serve_in_thread(app) as url:
+        where = urlparse(url)
+        server = SimpleNamespace(address=(where.hostname, where.port))
+        for _ in range(3):  # each request gives its bytes back, refused or answered
+            status, _, answer = call(server, "POST", "/detect", big)
+            assert (status, answer) == (503, {"error": "the server holds too many uploads now; retry"})
+            assert call(server, "POST", "/detect", small)[0] == 200

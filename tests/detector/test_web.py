@@ -1,19 +1,25 @@
-"""The page at ``/``, in a real headless Chromium: onnxruntime-web on models/detector.onnx must
+"""The page at ``/``, in a real headless Chromium, both ways it can run: with onnxruntime-web
+(``npm ci --prefix detector/web``) the model runs in the browser, and without it (the README's
+first command alone) the page sends the images to the server's POST /detect. Either way it must
 give the Detector API's labels, and confidences within 1e-4, on 115 images made here (PNG and
-JPEG, real examples and the shipped generator's images; gray, colour and alpha). It also checks
-the page's words for a wrong-size image and for a file that is not an image.
+JPEG, real examples and the shipped generator's images; gray, colour and alpha), and say on
+each answer which of the two ran it. It also checks the page's words for a wrong-size image and
+for a file that is not an image.
 
-Skipped without Chromium or without onnxruntime-web (``npm ci --prefix detector/web``), except
-under CI (CI=true), where .ci/run installs both: there a missing one fails the test instead of
-hiding it. DETECTOR_SCREENSHOT=PATH saves the page with the examples'
-answers (docs/figures/serve_page.png was made so).
+Chromium is driven by Selenium through Debian's chromedriver (`apt-get install -y chromium
+chromium-driver`; Selenium cannot download browsers or drivers here, so it is given both paths).
+Skipped without them or Selenium (the in-browser half also without onnxruntime-web), except
+under CI (CI=true), where .ci/run installs them: there a missing one fails the test instead of
+hiding it.
+DETECTOR_SCREENSHOT=PATH saves the in-browser page with the examples' answers
+(docs/figures/serve_page.png was made so).
 """
 
 import base64
 import io
 import json
 import os
-import threading
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,24 +27,57 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
-from chromium import Chromium, find_chromium
-from detector import load_detector
-from detector.server import make_server
-from detector.web import FETCH_COMMAND, WebFiles
+from detector import DetectorError, load_detector
+from detector.server import create_app, serve_in_thread, Settings
+from detector.service import error_message
+from detector.web import FETCH_COMMAND, PAGE_FILES, WEB_DIR, WebFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-4
-CHROMIUM = find_chromium()
-MISSING = [why for absent, why in ((CHROMIUM is None, "no chromium (apt-get install -y chromium)"),
-                                   (bool(WebFiles().missing()), f"no onnxruntime-web: {FETCH_COMMAND}"))
-           if absent]
-pytestmark = pytest.mark.skipif(bool(MISSING) and os.environ.get("CI") != "true",
-                                reason="; ".join(MISSING))
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+except ImportError:
+    webdriver = None
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
+CHROMEDRIVER = shutil.which("chromedriver")
+IN_CI = os.environ.get("CI") == "true"
+NO_BROWSER = "; ".join(why for absent, why in (
+    (CHROMIUM is None or CHROMEDRIVER is None, "no chromium or chromedriver "
+                                                "(apt-get install -y chromium chromium-driver)"),
+    (webdriver is None, "no selenium (pip install -r requirements-train.txt)")) if absent)
+NO_RUNTIME = f"no onnxruntime-web: {FETCH_COMMAND}"
+pytestmark = pytest.mark.skipif(bool(NO_BROWSER) and not IN_CI, reason=NO_BROWSER)
+WINDOW = (1000, 720)
+# The page's two ways to run: the runtime as installed here, and the same page without it.
+RAN = ["browser", "server"]
 
 
 @pytest.fixture(autouse=True)
 def browser_available():
-    assert not MISSING, f"CI must run the browser test: {'; '.join(MISSING)}"
+    assert not NO_BROWSER, f"CI must run the browser test: {NO_BROWSER}"
+
+
+def headless_chromium():
+    """The system's Chromium under Selenium, headless, as root where need be."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=%d,%d" % WINDOW):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_script_timeout(120)  # detectFiles on 115 images, on a busy machine
+    width, height = WINDOW  # the page's own size (the window's includes its frame)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    return driver
+
+
+def page_without_runtime(folder: Path) -> WebFiles:
+    """The page's own files, with no node_modules beside them: the README's first command."""
+    for name in set(PAGE_FILES.values()):
+        shutil.copy(WEB_DIR / name, folder / name)
+    return WebFiles(folder)
 
 
 def encode(array: np.ndarray, format="PNG", **save) -> bytes:
@@ -80,27 +119,39 @@ def sample_images() -> list:
     return files
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    server = make_server(port=0, workers=4, quiet=True)  # models/detector.onnx, as the CLI
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    browser = Chromium(CHROMIUM, tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        browser.open(server.url)
-        browser.evaluate("modelInfo()")  # the model is loaded
-        yield browser
-    finally:
-        browser.close()
-        server.shutdown()
-        server.server_close()
+@pytest.fixture(scope="module", params=RAN)
+def page(request, tmp_path_factory):
+    """(the page in Chromium, which of the two ran its answers)."""
+    if request.param == "browser" and WebFiles().missing():
+        if not IN_CI:
+            pytest.skip(NO_RUNTIME)
+        pytest.fail(f"CI must run the in-browser page: {NO_RUNTIME}")
+    web = (WebFiles() if request.param == "browser"
+           else page_without_runtime(tmp_path_factory.mktemp("web")))
+    app = create_app(Settings(), web=web)  # models/detector.onnx, as the CLI
+    with serve_in_thread(app) as url:
+        browser = headless_chromium()
+        try:
+            browser.get(url)
+            evaluate(browser, "modelInfo()")  # the model is loaded
+            yield browser, request.param
+        finally:
+            browser.quit()
+
+
+def evaluate(browser, expression: str):
+    """The value of a JavaScript expression in the page; a promise is awaited (WebDriver's
+    Execute Script waits for it)."""
+    return browser.execute_script(f"return {expression};")
 
 
 def detect_in_page(page, files, resize=False) -> list:
     items = [{"name": name, "base64": base64.b64encode(data).decode()} for name, data in files]
-    return page.evaluate(f"detectFiles({json.dumps(items)}, {{resize: {json.dumps(resize)}}})")
+    return evaluate(page, f"detectFiles({json.dumps(items)}, {{resize: {json.dumps(resize)}}})")
 
 
 def test_page_answers_like_the_detector_api(page):
+    page, ran = page
     files = sample_images()
     assert len(files) == 115
     expected = list(load_detector().detect_many(data for _, data in files))
@@ -109,29 +160,54 @@ def test_page_answers_like_the_detector_api(page):
     differences = []
     for row, want in zip(rows, expected):
         assert "error" not in row, row
-        assert row["label"] == want.label, (row, want)
+        assert (row["label"], row["ran"]) == (want.label, ran), (row, want)
         differences.append(abs(row["confidence"] - want.confidence))
-    print(f"\n{len(rows)} images; largest confidence difference {max(differences):.2e}")
+    print(f"\n{len(rows)} images, run {ran}; largest confidence difference {max(differences):.2e}")
     assert max(differences) <= TOLERANCE
 
 
+def test_page_says_where_the_model_runs(page):
+    page, ran = page
+    where = evaluate(page, "document.getElementById('where').textContent")
+    status = evaluate(page, "document.getElementById('status').textContent")
+    if ran == "browser":
+        assert "runs in this browser" in where and "no image leaves this machine" in where
+    else:
+        assert "sent to the server (POST /detect)" in where and FETCH_COMMAND in where
+    assert status.startswith(f"Model ready (run {'in this browser' if ran == 'browser' else 'by the server'}):")
+
+
+def server_error(data: bytes, resize=False) -> str:
+    """What POST /detect says of an image the API refuses."""
+    with pytest.raises(DetectorError) as refused:
+        load_detector().detect(data, resize=resize)
+    return error_message(refused.value)
+
+
 def test_page_explains_what_it_expects(page):
-    wrong_size = encode(np.zeros((40, 30), np.uint8))
-    rows = detect_in_page(page, [("big.png", wrong_size), ("notes.txt", b"not an image\n")])
-    assert rows == [
-        {"name": "big.png", "error": 'image is 30x40, expected 28x28 (FashionMNIST format); '
-                                     'tick "resize" to scale it'},
-        {"name": "notes.txt", "error": "not an image this browser can decode "
-                                       "(PNG, JPEG, GIF, BMP, WebP)"}]
+    page, ran = page
+    wrong_size, text = encode(np.zeros((40, 30), np.uint8)), b"not an image\n"
+    rows = detect_in_page(page, [("big.png", wrong_size), ("notes.txt", text)])
+    if ran == "browser":
+        errors = ['image is 30x40, expected 28x28 (FashionMNIST format); tick "resize" to scale it',
+                  "not an image this browser can decode (PNG, JPEG, GIF, BMP, WebP)"]
+    else:
+        errors = [server_error(wrong_size), server_error(text)]
+    assert rows == [{"name": "big.png", "error": errors[0], "ran": ran},
+                    {"name": "notes.txt", "error": errors[1], "ran": ran}]
     (resized,) = detect_in_page(page, [("big.png", wrong_size)], resize=True)
-    assert resized["label"] in ("real", "generated")
+    assert resized["label"] in ("real", "generated") and resized["ran"] == ran
 
 
 def test_screenshot_of_the_examples(page, tmp_path):
-    page.evaluate("document.getElementById('results').replaceChildren()")
+    page, ran = page
+    evaluate(page, "document.getElementById('results').replaceChildren()")
     examples = [(p.name, p.read_bytes()) for p in sorted((ROOT / "examples").glob("*.png"))]
     detect_in_page(page, examples + [("photo-64x64.png", encode(np.zeros((64, 64), np.uint8))),
                                      ("notes.txt", b"not an image\n")])
-    png = page.screenshot(1000, 720)
+    shown = evaluate(page, "[...document.querySelectorAll('#results .ran')].map(e => e.textContent)")
+    assert shown == [f"run {'in this browser' if ran == 'browser' else 'by the server'}"] * 12
+    png = page.get_screenshot_as_png()
     assert png.startswith(b"\x89PNG")
-    Path(os.environ.get("DETECTOR_SCREENSHOT") or tmp_path / "page.png").write_bytes(png)
+    wanted = os.environ.get("DETECTOR_SCREENSHOT") if ran == "browser" else None
+    Path(wanted or tmp_path / "page.png").write_bytes(png)

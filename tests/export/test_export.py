@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from detector import load_detector
+from detector.manifest import file_sha256, read_manifest
 from export.config import ExportConfig
 from export.errors import ExportError
 from export.onnx_export import export_run
@@ -31,8 +32,11 @@ def metadata(path):
 
 def test_export_writes_both_models_and_report(exported):
     out, report = exported
-    assert {p.name for p in out.iterdir()} == {"discriminator.onnx", "generator.onnx", "export.json"}
+    assert {p.name for p in out.iterdir()} == {"discriminator.onnx", "generator.onnx", "export.json",
+                                               "manifest.json"}
     assert json.loads((out / "export.json").read_text()) == report
+    assert read_manifest(out) == {name: file_sha256(out / name)  # what the runtime checks models/ against
+                                  for name in ("discriminator.onnx", "generator.onnx")}
     for model in report["models"].values():
         assert model["max_abs_difference"] <= 1e-4
 

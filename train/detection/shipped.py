@@ -9,10 +9,10 @@ whenever a model in models/ is replaced; `--evaluate` (the zoo) is needed only f
 families and the calibration.
 """
 import datetime
-import hashlib
 import json
 from pathlib import Path
 
+from detector.manifest import file_sha256
 from train.detection.config import DetectorConfig
 from train.detection.evaluate import sanity, shipped_files, shipped_models, shipped_scores, shuffled_test
 from train.errors import EvaluationError
@@ -33,7 +33,7 @@ def file_record(path: Path) -> dict:
     if not path.is_file():
         raise EvaluationError(f"no model file {path}: --shipped measures the models in models/ "
                               "(and --export); python -m export and python -m train.detector write them")
-    return {"path": shown(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:HASH_DIGITS]}
+    return {"path": shown(path), "sha256": file_sha256(path)[:HASH_DIGITS]}
 
 
 def measure_shipped(config: DetectorConfig) -> dict:

@@ -3,7 +3,7 @@
 Used by `python -m export` (the GAN's discriminator and generator) and by train.detection (the
 dedicated detector). A model is written to a temporary path, checked (onnx.checker, then parity
 with PyTorch through onnxruntime) and only then installed over the old file, so a failing export
-never replaces a good model. What the model says about itself is detector.metadata's contract.
+never replaces a good model; installing records the file's sha256 in its folder's manifest.json. What the model says about itself is detector.metadata's contract.
 """
 import datetime
 import os
@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 import train
+from detector.manifest import record
 from train.errors import ExportError
 
 # ONNX opset the exporter pins: the dynamo exporter's default in torch 2.14, read by
@@ -67,5 +68,8 @@ def write_checked(module: nn.Module, inputs: dict, output: str, path: Path, meta
 
 
 def install(tmp: Path, final: Path) -> None:
-    """Put a checked file in place in one step (`tmp` on the same file system as `final`)."""
+    """Put a checked file in place in one step (`tmp` on the same file system as `final`), and
+    record its sha256 in the folder's manifest.json: models/' manifest is what the runtime checks
+    the shipped models against (detector/manifest.py)."""
     os.replace(tmp, final)
+    record(final)

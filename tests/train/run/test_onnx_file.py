@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from detector.manifest import file_sha256, read_manifest
 from train.errors import ExportError
 from train.run.onnx_file import install, max_difference, OPSET, stamp, to_onnx, write_checked
 
@@ -21,6 +22,7 @@ def test_write_checked_embeds_metadata_matches_torch_and_installs(tmp_path):
     assert difference == 0.0
     install(tmp, final)
     assert not tmp.exists()
+    assert read_manifest(tmp_path) == {"model.onnx": file_sha256(final)}  # installing records the hash
     session = ort.InferenceSession(str(final), providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta().custom_metadata_map
     assert meta["kind"] == "test" and {"project_version", "export_date"} <= set(meta)
