@@ -17,7 +17,7 @@ PACKAGES = ("detector", "train", "export")
 LAYERS = [
     ("detector",),
     ("train$", "train.errors", "train.command"),  # train$: the package itself (its __version__)
-    ("train.data",),
+    ("train.data", "train.folders"),
     ("train.run",),
     ("train.metrics",),
     ("train.gan",),

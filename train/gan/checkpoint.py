@@ -9,10 +9,11 @@ from typing import Optional, Protocol
 
 import torch
 
+from train.data import image_shape
 from train.errors import CheckpointError
 from train.gan.config import ARCHITECTURE_FIELDS, TrainConfig
-from train.gan.networks import (Discriminator, Generator, GENERATORS, model_classes, with_spectral_norm,
-                                without_spectral_norm)
+from train.gan.networks import (Discriminator, Generator, make_discriminator, make_generator, model_classes,
+                                with_spectral_norm, without_spectral_norm)
 from train.run.atomic import save_torch_atomic
 
 CHECKPOINT_VERSION = 1
@@ -145,7 +146,8 @@ def generator_from_checkpoint(checkpoint: dict, ema: bool = True) -> Generator:
     for inference; with the EMA weights when the run kept them (--ema), unless ema=False."""
     config = TrainConfig.from_json(checkpoint["config"])  # a VAE's config has the fields this reads
     num_classes = model_classes(len(checkpoint["class_names"]), config.unconditional)
-    generator = GENERATORS[config.generator](config.latent_dim, num_classes, config.width)
+    generator = make_generator(config.generator, config.latent_dim, num_classes, config.width,
+                               image_shape(config))
     use_ema = ema and generator_weights(checkpoint) == "ema"
     try:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
@@ -162,7 +164,8 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
         raise CheckpointError(f"{described(checkpoint)} has no discriminator: this needs a GAN run's "
                               "checkpoint (python -m train)")
     config = TrainConfig.from_json(checkpoint["config"])
-    discriminator = Discriminator(model_classes(len(checkpoint["class_names"]), config.unconditional), config.width)
+    discriminator = make_discriminator(model_classes(len(checkpoint["class_names"]), config.unconditional),
+                                       config.width, image_shape(config))
     if config.spectral_norm:  # the stored weights are the parametrization's (weight.original, u, v)
         with_spectral_norm(discriminator)
     try:
