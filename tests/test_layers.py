@@ -23,7 +23,7 @@ LAYERS = [
     ("train.gan",),
     ("train.detection",),
     ("train.__main__", "train.evaluate", "train.report", "train.generate", "train.classifier",
-     "train.domain_fid", "train.detector", "train.wreath", "train.doc_numbers", "train.vae"),
+     "train.domain_fid", "train.detector", "train.wreath", "train.doc_numbers", "train.vae", "train.fid"),
     ("export",),
 ]
 # What the runtime may import besides itself: its install is onnxruntime, numpy and pillow.
