@@ -259,7 +259,7 @@ def load_photos(config, split: str) -> ImageSet:
     if split != "train":
         raise DataError(f"--dataset {config.dataset} has no {split} split: every crop trains")
     size = image_shape(config)[1]
-    cache_dir = Path(config.run_dir) / "data" if getattr(config, "run_dir", None) else None
+    cache_dir = getattr(config, "crop_cache", None) or (Path(config.run_dir) / "data")
     prepared, cached = load_folder(config.dataset, config.data_dir, size, cache_dir,
                                    getattr(config, "progress", False))
     note = ("crops from the cache " if cached else "prepared ") + describe_counts(prepared.counts)

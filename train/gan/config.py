@@ -51,6 +51,8 @@ class TrainConfig:
         "with --dataset npy: N×784 or N×28×28 uint8 .npy files, one class each, named after "
         "the file stem (--data-path a.npy b.npy); all images train, there is no test split",
         nargs="+"))
+    crop_cache: Optional[Path] = field(default=None, metadata=_help(
+        "with --dataset dogs or folder: where the prepared crops are cached (default RUN_DIR/data)"))
     image_size: Optional[int] = field(default=None, metadata=_help(
         "side of the square training images: 28 for fashion-mnist, mnist and npy (their only "
         "size); 32 or 64 (default 64) RGB crops for --dataset dogs and folder"))
@@ -178,6 +180,14 @@ RECIPE_CHANGES = {
 }
 # Hinge led at 4 and 15 CPU minutes; EMA lost early and won from epoch 60 on (bench/ema.py).
 DEFAULT_CHANGES = ("hinge loss", "EMA generator")
+
+
+# The 64×64 RGB recipe of ./run.sh (the dog-images brief): DCGAN's networks at width 64 (G: 512
+# channels at 4×4 down to 64 at 32×32), unconditional, the default hinge loss and EMA, spectral
+# norm in D (which has no BatchNorm), batch 64; `python -m train` + as_flags(DOGS_RECIPE).
+DOGS_RECIPE = {"dataset": "dogs", "image_size": 64, "unconditional": True, "latent_dim": 128,
+               "width": 64, "spectral_norm": True, "batch_size": 64, "epochs": 50,
+               "domain_fid_every": 0}
 
 
 def as_flags(values: dict) -> list[str]:
