@@ -40,3 +40,12 @@ def test_resume_continues_the_rgb_run(dogs_run, dogs_dir):
                          width=4, latent_dim=8, max_steps=5, device="cpu", progress=False,
                          domain_fid_every=0, resume=True)
     assert train(config).step == 5
+
+
+def test_resume_at_another_image_size_is_refused(dogs_run, dogs_dir):
+    from train.errors import CheckpointError
+    config = TrainConfig(run_dir=dogs_run, dataset="dogs", data_dir=dogs_dir, image_size=64, unconditional=True,
+                         batch_size=16, width=4, latent_dim=8, max_steps=9, device="cpu", progress=False,
+                         domain_fid_every=0, resume=True)
+    with pytest.raises(CheckpointError, match=r"image shape \(channels, size\): checkpoint \(3, 32\), now \(3, 64\)"):
+        train(config)

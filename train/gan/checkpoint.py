@@ -103,7 +103,9 @@ def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
         raise CheckpointError(f"{path} is a {checkpoint['kind']} run's checkpoint, not a GAN's")
     saved = TrainConfig.from_json(checkpoint["config"])  # fields older runs lack get their defaults
     differ = [f"{k}: checkpoint {getattr(saved, k)!r}, now {getattr(config, k)!r}"
-              for k in ARCHITECTURE_FIELDS if getattr(saved, k) != getattr(config, k)]
+              for k in ARCHITECTURE_FIELDS if k != "image_size" and getattr(saved, k) != getattr(config, k)]
+    if image_shape(saved) != image_shape(config):  # --image-size, or channels by --dataset
+        differ.append(f"image shape (channels, size): checkpoint {image_shape(saved)}, now {image_shape(config)}")
     if num_classes is not None and len(checkpoint["class_names"]) != num_classes:
         differ.append(f"classes: checkpoint {len(checkpoint['class_names'])} "
                       f"{list(checkpoint['class_names'])}, now {num_classes} (--dataset/--data-path)")
