@@ -2,7 +2,7 @@
 # The CUDA path of the workspace in one script (< 5 minutes on one GPU), one line per check:
 # train a few hundred steps (bf16 autocast, as the trainer does on CUDA), resume, export and
 # check ONNX parity, generate, run the exported discriminator, evaluate on CUDA, and torchrun
-# DDP (nccl) on every GPU present. Prints "PASS name: detail" or "FAIL name: ..." per check and
+# DDP (nccl) on every GPU present, and ./run.sh's 64×64 RGB recipe on a synthetic dogs folder. Prints "PASS name: detail" or "FAIL name: ..." per check and
 # a closing count; exits 1 if any check failed.
 #
 #   bench/gpu_check.sh [DATA_DIR]        DATA_DIR: the four FashionMNIST IDX .gz files
@@ -81,6 +81,16 @@ nproc=$((gpus > 0 ? gpus : 1))
 check ddp "echo \"$nproc process(es): step \$(step_of $WORK/ddp), \$(rate_of $WORK/ddp)\"" -- \
   "$PYTHON" -m torch.distributed.run --standalone --nproc_per_node="$nproc" \
   "${TRAIN[@]}" --run-dir "$WORK/ddp" --max-steps 100
+
+# The 64×64 RGB recipe (DOGS_RECIPE) end to end through ./run.sh on a synthetic dogs-layout
+# folder (tests/conftest.py write_dogs_layout): STEPS steps, 10,000 PNGs, FID on 200 per side.
+dogs() {
+  "$PYTHON" -c "import sys; sys.path.insert(0, 'tests'); from pathlib import Path; from conftest import write_dogs_layout; write_dogs_layout(Path(sys.argv[1]), per_breed=40)" "$WORK/dogs" &&
+    RESULT_DIR="$WORK/result" PYTHON="$PYTHON" MAX_STEPS="$STEPS" FID_IMAGES=200 \
+      TRAIN_FLAGS="--device $DEVICE --no-progress" ./run.sh "$WORK/dogs" &&
+    [[ $(ls "$WORK/result/images_inference" | grep -c '\.png$') == 10000 ]]
+}
+check dogs64 "echo \"\$(rate_of $WORK/result/run), \$(grep '^FID' $LOG/dogs64.log)\"" -- dogs
 
 echo "gpu_check: $passed passed, $failed failed (logs in $LOG)"
 [[ $failed -eq 0 ]]

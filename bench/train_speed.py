@@ -9,14 +9,18 @@ Times `train_step` (--critic-steps discriminator updates and one generator updat
 not data loading. An image is one real image of a step's batch, so images/s is the epoch speed
 (a wgan-gp:5 step reads one batch and makes 5 D updates).
 
-Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE) and the default
-recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS). They are measured side by side:
+Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), the default
+recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs 64x64 RGB"
+(train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
+epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it out).
+--json FILE also writes {device: {row: images/s}} with the settings. They are measured side by side:
 every row gets its own networks and warm-up, then --rounds rounds each run steps/rounds steps
 of every row in turn (the order rotating per round), so a machine that slows down or speeds up
 during the run (thermal limits, other jobs) affects all rows alike. The table gives images/s,
 the minutes of the default --epochs at that speed, and the ratio to the first row.
 """
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -25,11 +29,13 @@ from typing import get_args
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from train.gan.config import DCGAN_RECIPE, TrainConfig  # noqa: E402
+from train.data import image_shape  # noqa: E402
+from train.gan.config import DCGAN_RECIPE, DOGS_RECIPE, TrainConfig  # noqa: E402
 from train.gan.runtime import usable_cpus  # noqa: E402
 from train.gan.trainer import make_autocast, new_state, train_step  # noqa: E402
 
 LOSSES = ("ns", "wgan-gp:5")
+DOGS_EPOCH_IMAGES = 20_580  # Stanford Dogs' photos (one crop or more each)
 
 
 def parse_variant(text: str) -> tuple[str, int]:
@@ -48,8 +54,9 @@ class Bench:
     def __init__(self, device: torch.device, config: TrainConfig):
         self.config = config
         self.state = new_state(config, 10, device)
-        self.real = torch.rand(config.batch_size, 1, 28, 28, device=device) * 2 - 1
-        self.labels = torch.randint(0, 10, (config.batch_size,), device=device)
+        channels, size = image_shape(config)
+        self.real = torch.rand(config.batch_size, channels, size, size, device=device) * 2 - 1
+        self.labels = torch.randint(0, self.state.generator.num_classes, (config.batch_size,), device=device)
         self.autocast = make_autocast(device)
         self.device, self.seconds, self.images = device, 0.0, 0
 
@@ -68,13 +75,20 @@ class Bench:
         return self.images / self.seconds
 
 
-def recipes(batch_size: int, losses: list) -> dict:
-    """{row name: TrainConfig}: the default, the old default, the default with each loss."""
+def recipes(batch_size: int, losses: list, dogs: bool = True) -> dict:
+    """{row name: TrainConfig}: the default, the old default, the default with each loss, and
+    the 64×64 RGB recipe (its own batch size)."""
     rows = {"default": TrainConfig(batch_size=batch_size),
             "old default": TrainConfig(batch_size=batch_size, **DCGAN_RECIPE)}
     for loss, critic in losses:
         rows[f"default, {loss}:{critic}"] = TrainConfig(batch_size=batch_size, loss=loss, critic_steps=critic)
+    if dogs:
+        rows["dogs 64x64 RGB"] = TrainConfig(**DOGS_RECIPE)
     return rows
+
+
+def epoch_images(config: TrainConfig) -> int:
+    return 60000 if image_shape(config) == (1, 28) else DOGS_EPOCH_IMAGES
 
 
 def side_by_side_rates(device: torch.device, configs: dict, steps: int, warmup: int = 10,
@@ -93,11 +107,12 @@ def side_by_side_rates(device: torch.device, configs: dict, steps: int, warmup: 
 
 def table(device: str, rates: dict, configs: dict) -> str:
     baseline = next(iter(rates.values()))
-    lines = [f"{'device':>6}  {'recipe':<22} {'images/s':>9} {'s/60k epoch':>11} "
+    lines = [f"{'device':>6}  {'recipe':<22} {'images/s':>9} {'s/epoch':>11} "
              f"{'min/run':>8} {'vs first':>9}"]
     for name, rate in rates.items():
-        minutes = configs[name].epochs * 60000 / rate / 60
-        lines.append(f"{device:>6}  {name:<22} {rate:9.0f} {60000 / rate:11.1f} {minutes:8.1f} "
+        epoch = epoch_images(configs[name])
+        minutes = configs[name].epochs * epoch / rate / 60
+        lines.append(f"{device:>6}  {name:<22} {rate:9.1f} {epoch / rate:11.1f} {minutes:8.1f} "
                      f"{rate / baseline:8.2f}x")
     return "\n".join(lines)
 
@@ -111,20 +126,27 @@ def main() -> None:
     parser.add_argument("--losses", nargs="*", type=parse_variant, metavar="LOSS[:CRITIC_STEPS]",
                         default=[parse_variant(v) for v in LOSSES],
                         help=f"the default recipe with these losses too (default: {' '.join(LOSSES)})")
+    parser.add_argument("--no-dogs", dest="dogs", action="store_false", help="leave out the 64x64 RGB row")
+    parser.add_argument("--json", type=Path, help="also write the rates to this JSON file")
     args = parser.parse_args()
     if args.steps < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--steps and --rounds must be >= 1, --warmup >= 0")
     torch.set_num_threads(usable_cpus())
     torch.set_flush_denormal(True)
-    configs = recipes(args.batch_size, list(dict.fromkeys(args.losses)))
+    configs = recipes(args.batch_size, list(dict.fromkeys(args.losses)), args.dogs)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"batch {args.batch_size}, {args.steps} timed steps per row in {args.rounds} interleaved "
           f"rounds, {usable_cpus()} CPU threads; min/run = the recipe's --epochs at that speed")
+    found = {}
     for device in devices:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        rates = side_by_side_rates(device, configs, args.steps, args.warmup, args.rounds)
+        rates = found[device.type] = side_by_side_rates(device, configs, args.steps, args.warmup, args.rounds)
         print(table(device.type, rates, configs))
+    if args.json:
+        settings = {"steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "threads": usable_cpus(),
+                    "batch_size": {name: c.batch_size for name, c in configs.items()}}
+        args.json.write_text(json.dumps({"images_per_s": found, "settings": settings}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

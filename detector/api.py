@@ -33,7 +33,7 @@ class Detector:
 
         Raises ImageError when the image cannot be used, ModelError when the model fails.
         """
-        (result,) = self._score([load_pixels(image, self.info.image_size, resize=resize)])
+        (result,) = self._score([load_pixels(image, self.info.image_size, resize=resize, channels=self.info.channels)])
         if isinstance(result, DetectorError):
             raise result
         return result
@@ -45,9 +45,9 @@ class Detector:
         for an array of another type or shape.
         """
         pixels = np.asarray(pixels)
-        if pixels.dtype != np.uint8 or pixels.shape[1:] != self.info.image_size:
-            raise ImageError(f"expected uint8 [N, {self.info.image_size[0]}, "
-                             f"{self.info.image_size[1]}], got {pixels.dtype} {list(pixels.shape)}")
+        if pixels.dtype != np.uint8 or pixels.shape[1:] != self.info.pixel_shape:
+            raise ImageError(f"expected uint8 [N, {', '.join(map(str, self.info.pixel_shape))}], "
+                             f"got {pixels.dtype} {list(pixels.shape)}")
         out = []
         for start in range(0, len(pixels), self.batch_size):
             out.extend(self._score(list(pixels[start:start + self.batch_size])))
@@ -74,7 +74,7 @@ class Detector:
         pending = []
         for image in images:
             try:
-                pending.append(load_pixels(image, self.info.image_size, resize=resize))
+                pending.append(load_pixels(image, self.info.image_size, resize=resize, channels=self.info.channels))
             except DetectorError as exc:
                 pending.append(exc)
             if len(pending) >= self.batch_size:

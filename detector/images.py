@@ -1,4 +1,5 @@
-"""Decode one image into the model's input contract: 8-bit grayscale, H x W pixels.
+"""Decode one image into the model's input contract: 8-bit grayscale, H x W pixels (or, for a
+model whose metadata says 3 channels, 8-bit RGB, H x W x 3: the same rules, colour kept).
 
 FashionMNIST images are white-ish garments on a black (0) background, so:
 - colour is reduced to luma (ITU-R 601-2, Pillow's "L" conversion);
@@ -50,12 +51,14 @@ SWAPS_SIDES = frozenset({Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270,
                          Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90})
 
 
-def load_pixels(source, size: tuple[int, int], *, resize: bool = False) -> np.ndarray:
-    """Return ``source`` as a uint8 [H, W] array, ``size`` being (H, W).
+def load_pixels(source, size: tuple[int, int], *, resize: bool = False, channels: int = 1) -> np.ndarray:
+    """Return ``source`` as a uint8 [H, W] array (channels 3: [H, W, 3] RGB), ``size`` being (H, W).
 
     ``source`` is a path, the bytes of an encoded image, a PIL image, or a uint8 [H, W] array.
     Raises ImageError for anything that cannot be read or does not fit.
     """
+    if channels == 3:
+        return _load_rgb(source, size, resize)
     if isinstance(source, np.ndarray):
         return _from_array(source, size, resize)
     if isinstance(source, Image.Image):
@@ -69,17 +72,35 @@ def load_pixels(source, size: tuple[int, int], *, resize: bool = False) -> np.nd
     return pixels if pixels is not None else _decode(data, size, resize)
 
 
-def _decode(source, size: tuple[int, int], resize: bool) -> np.ndarray:
-    """Pillow's full reader, for a PIL image or encoded bytes."""
+def _load_rgb(source, size: tuple[int, int], resize: bool) -> np.ndarray:
+    """load_pixels for an RGB model: Pillow's reader always (fastpng reads grey PNGs only)."""
+    if isinstance(source, np.ndarray):
+        if source.dtype != np.uint8 or source.ndim != 3 or source.shape[2] != 3:
+            raise ImageError(f"arrays must be uint8 [H, W, 3], got {source.dtype} {list(source.shape)}")
+        if source.shape[:2] == tuple(size):
+            return source
+        return _decode(Image.fromarray(source), size, resize, _to_rgb)
+    if isinstance(source, Image.Image):
+        return _decode(source, size, resize, _to_rgb)
+    if isinstance(source, (bytes, bytearray)):
+        _check_length(len(source), "image data")
+        return _decode(bytes(source), size, resize, _to_rgb)
+    return _decode(_read_file(source), size, resize, _to_rgb)
+
+
+def _decode(source, size: tuple[int, int], resize: bool, convert=None) -> np.ndarray:
+    """Pillow's full reader, for a PIL image or encoded bytes; `convert` (default _to_gray)
+    turns the opened image into the model's mode."""
+    convert = convert or _to_gray
     with warnings.catch_warnings():
         # Pillow warns about oddities it survives (corrupt EXIF, ...): stderr stays one line per
         # failure. Its bomb warning, though, becomes an error.
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         if isinstance(source, Image.Image):
-            return _pixels(source, size, resize)
+            return _pixels(source, size, resize, convert)
         with _open(source) as img:
-            return _pixels(img, size, resize)
+            return _pixels(img, size, resize, convert)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -121,7 +142,7 @@ def _read_file(path) -> bytes:
         raise ImageError(f"not a readable path: {exc}") from None
 
 
-def _pixels(img: Image.Image, size: tuple[int, int], resize: bool) -> np.ndarray:
+def _pixels(img: Image.Image, size: tuple[int, int], resize: bool, convert) -> np.ndarray:
     height, width = size
     w, h = img.size  # from the header: nothing is decoded yet
     transpose = _orientation(img)
@@ -134,12 +155,12 @@ def _pixels(img: Image.Image, size: tuple[int, int], resize: bool) -> np.ndarray
         raise ImageSizeError(f"image is {w}x{h}, expected {width}x{height}; pass --resize to "
                              f"scale it", (w, h), (width, height))
     try:
-        gray = _to_gray(img)
+        converted = convert(img)
         if transpose is not None:
-            gray = gray.transpose(transpose)
-        if gray.size != (width, height):
-            gray = gray.resize((width, height), Image.Resampling.LANCZOS)
-        return np.asarray(gray)
+            converted = converted.transpose(transpose)
+        if converted.size != (width, height):
+            converted = converted.resize((width, height), Image.Resampling.LANCZOS)
+        return np.asarray(converted)
     except DetectorError:
         raise
     except Exception as exc:  # truncated or corrupt data surfaces only while decoding
@@ -175,6 +196,22 @@ def _to_gray(img: Image.Image) -> Image.Image:
         return Image.fromarray(((gray * alpha + 127) // 255).astype(np.uint8))
     try:
         return img.convert("L")
+    except ValueError:
+        raise UnsupportedImageError(f"unsupported pixel mode {mode}") from None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """RGB, by the grey rules for grey and 16-bit images; transparency composited onto black."""
+    mode = img.mode
+    if mode == "RGB" and "transparency" not in img.info:
+        return img
+    if mode in SIXTEEN_BIT_MODES or mode in ("L", "LA", "F", "1"):
+        return _to_gray(img).convert("RGB")
+    if mode in ALPHA_MODES or "transparency" in img.info:
+        rgba = np.asarray(img.convert("RGBA")).astype(np.uint16)
+        return Image.fromarray(((rgba[..., :3] * rgba[..., 3:] + 127) // 255).astype(np.uint8))
+    try:
+        return img.convert("RGB")
     except ValueError:
         raise UnsupportedImageError(f"unsupported pixel mode {mode}") from None
 

@@ -19,25 +19,31 @@ REQUIRED_KEYS = ("schema", "kind", "image_size", "normalization", "output", "pos
 PIXEL_SCALE = 1 / 127.5
 PIXEL_OFFSET = -1.0
 NORMALIZATION = {"scale": PIXEL_SCALE, "offset": PIXEL_OFFSET}
-INPUT_NAME = "image"  # the one input of a real-vs-generated model: float32 [N, 1, H, W]
+INPUT_NAME = "image"  # the one input of a real-vs-generated model: float32 [N, C, H, W]
 # A generator's inputs (noise float32 [N, latent_dim]; labels int64 [N], absent when unconditional)
 # and its output, float32 [N, 1, H, W] in model range: export/ writes them, train/gan/sampling.py feeds them.
 NOISE_INPUT, LABELS_INPUT, GENERATOR_OUTPUT = "noise", "labels", "image"
 REAL_LOGIT = "real_logit"  # the output of a real-vs-generated model: log-odds of "real"
 LABELS = ("real", "generated")  # (positive_label, the other one) of such a model
 IMAGE_SIZE = (28, 28)
+# Colour channels of a model's images: 1 (grey, the default when the key is absent, as in every
+# FashionMNIST model) or 3 (RGB, written only then: key "channels").
+CHANNELS = (1, 3)
 
 
 def contract_metadata(kind: str, class_names: Sequence[str], image_size: Sequence[int] = IMAGE_SIZE,
-                      output: str = REAL_LOGIT, **extra) -> dict[str, str]:
+                      output: str = REAL_LOGIT, channels: int = 1, **extra) -> dict[str, str]:
     """The metadata a model of ``kind`` carries: the contract's keys, then ``extra``.
 
+    ``channels`` 3 (RGB) adds the key "channels"; grey models (1) carry no such key.
     A model whose ``output`` is REAL_LOGIT also gets its labels, so it passes parse_metadata.
     Values of ``extra`` that are not strings are JSON-encoded (lists, dicts, numbers, booleans).
     """
     meta = {"schema": SCHEMA, "kind": kind, "output": output,
             "image_size": json.dumps(list(image_size)), "normalization": json.dumps(NORMALIZATION),
             "class_names": json.dumps(list(class_names))}
+    if channels != 1:
+        meta["channels"] = str(channels)
     if output == REAL_LOGIT:
         meta.update(positive_label=LABELS[0], labels=json.dumps(list(LABELS)))
     for key, value in extra.items():
@@ -58,6 +64,12 @@ class ModelInfo(NamedTuple):
     labels: tuple[str, ...]
     class_names: tuple[str, ...]  # informational; empty when absent
     extra: dict  # every other key (run, step, export_date, project_version, ...)
+    channels: int = 1  # 1: grey pixels [H, W]; 3: RGB pixels [H, W, 3]
+
+    @property
+    def pixel_shape(self) -> tuple:
+        """The shape of one decoded image: (H, W) grey, (H, W, 3) RGB."""
+        return self.image_size if self.channels == 1 else (*self.image_size, self.channels)
 
 
 def parse_metadata(meta: Mapping[str, str], source: str) -> ModelInfo:
@@ -83,9 +95,12 @@ def parse_metadata(meta: Mapping[str, str], source: str) -> ModelInfo:
     class_names = ()
     if "class_names" in meta:
         class_names = _strings(_json(meta, "class_names", source), "class_names", source)
-    extra = {k: v for k, v in meta.items() if k not in REQUIRED_KEYS and k != "class_names"}
+    extra = {k: v for k, v in meta.items() if k not in (*REQUIRED_KEYS, "class_names", "channels")}
+    channels = meta.get("channels", "1")
+    if channels not in [str(c) for c in CHANNELS]:
+        raise ModelError(f"{source}: metadata channels must be 1 or 3, got {channels!r}")
     return ModelInfo(meta["kind"], (height, width), scale, offset, meta["output"], positive,
-                     negative, labels, class_names, extra)
+                     negative, labels, class_names, extra, int(channels))
 
 
 def _json(meta: Mapping[str, str], key: str, source: str):

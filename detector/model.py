@@ -47,11 +47,12 @@ def resolve_model_path(model: "str | os.PathLike | None" = None) -> Path:
 
 
 def to_batch(pixels, scale: float, offset: float) -> np.ndarray:
-    """Stack uint8 [H, W] arrays into the float32 [N, 1, H, W] model input."""
+    """Stack uint8 [H, W] arrays into the float32 [N, 1, H, W] model input (RGB [H, W, 3]
+    arrays into [N, 3, H, W])."""
     # A 256-entry table applies `pixel * scale + offset` exactly as float64 would, in one gather.
     table = (np.arange(256, dtype=np.float64) * scale + offset).astype(np.float32)
     stack = np.stack(pixels) if not isinstance(pixels, np.ndarray) else pixels
-    return table[stack][:, None]
+    return np.ascontiguousarray(table[stack].transpose(0, 3, 1, 2)) if stack.ndim == 4 else table[stack][:, None]
 
 
 class Model:
@@ -119,14 +120,14 @@ def _check_signature(session: "ort.InferenceSession", info: ModelInfo, path: Pat
     if [i.name for i in inputs] != [INPUT_NAME]:
         raise ModelError(f"{path}: expected one input named {INPUT_NAME!r}, "
                          f"found {[i.name for i in inputs]}")
-    expected = [None, 1, *info.image_size]
+    expected = [None, info.channels, *info.image_size]
     shape = inputs[0].shape
     # Symbolic (string) or unknown (None) dimensions are accepted: only fixed ones can clash.
     if (inputs[0].type != "tensor(float)" or len(shape) != 4
             or any(isinstance(d, int) and e is not None and d != e
                    for d, e in zip(shape, expected))):
         raise ModelError(f"{path}: input {INPUT_NAME!r} is {inputs[0].type} {shape}, expected "
-                         f"tensor(float) [N, 1, {info.image_size[0]}, {info.image_size[1]}]")
+                         f"tensor(float) [N, {info.channels}, {info.image_size[0]}, {info.image_size[1]}]")
     if isinstance(shape[0], int):  # a fixed batch size would fail on the first other batch
         raise ModelError(f"{path}: input {INPUT_NAME!r} has a fixed batch size of {shape[0]}; "
                          f"the detector needs a dynamic first dimension N")

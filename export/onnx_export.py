@@ -12,7 +12,7 @@ from torch import nn
 
 from detector.metadata import (contract_metadata, GENERATOR_OUTPUT, INPUT_NAME, LABELS_INPUT, NOISE_INPUT,
                                REAL_LOGIT)
-from train.data import evaluation_images, to_model_range
+from train.data import evaluation_images, image_shape, to_model_range
 from train.gan.checkpoint import (generator_weights, is_unconditional, load_checkpoint,
     networks_from_checkpoint)
 from train.gan.networks import Generator, RealLogit
@@ -99,6 +99,8 @@ def export_run(config: ExportConfig) -> dict:
     checkpoint = load_checkpoint(source)
     generator, discriminator, train_config = networks_from_checkpoint(checkpoint)
     base = base_metadata(checkpoint, source)
+    channels, size = image_shape(train_config)  # grey 28×28 models: the contract's defaults
+    base.update(image_size=(size, size), channels=channels)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

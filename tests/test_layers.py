@@ -17,13 +17,13 @@ PACKAGES = ("detector", "train", "export")
 LAYERS = [
     ("detector",),
     ("train$", "train.errors", "train.command"),  # train$: the package itself (its __version__)
-    ("train.data",),
+    ("train.data", "train.folders"),
     ("train.run",),
     ("train.metrics",),
     ("train.gan",),
     ("train.detection",),
     ("train.__main__", "train.evaluate", "train.report", "train.generate", "train.classifier",
-     "train.domain_fid", "train.detector", "train.wreath", "train.doc_numbers", "train.vae"),
+     "train.domain_fid", "train.detector", "train.wreath", "train.doc_numbers", "train.vae", "train.fid"),
     ("export",),
 ]
 # What the runtime may import besides itself: its install (requirements-run.txt) is onnxruntime,

@@ -11,6 +11,10 @@ of them goes through a network (batched_outputs).
   each an N×784 or N×28×28 uint8 array such as a Quick, Draw! category bitmap file. These files
   have no test split: training uses every image, and the test split is refused (DataError), so
   the classifier metrics (domain FID, train.evaluate) are skipped for such runs.
+- dogs, folder: photographs cut and scaled to --image-size (32 or 64) RGB, prepared once into a
+  cache in RUN_DIR/data (train/folders.py); no test split either.
+
+Images are uint8 [N, H, W] (grey) or [N, 3, H, W] (RGB, channels first as the networks read them).
 """
 import gzip
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from torch import nn
 
 from detector.metadata import PIXEL_OFFSET, PIXEL_SCALE
 from train.errors import DataError
+from train.folders import describe_counts, FOLDER_DATASETS, load_folder
 
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -34,9 +39,10 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 
 @dataclass
 class ImageSet:
-    images: torch.Tensor  # [N, 28, 28] uint8, 0 = black background
+    images: torch.Tensor  # [N, 28, 28] uint8, 0 = black background; RGB sets [N, 3, S, S]
     labels: torch.Tensor  # [N] int64 class indices
     class_names: tuple
+    note: str = ""        # what preparing the set counted (folder datasets), for the log
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -138,10 +144,12 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 def to_model_range(images: torch.Tensor) -> torch.Tensor:
     """uint8 pixels [N,28,28] -> float [N,1,28,28] in [-1, 1], the range both networks use:
-    pixel * PIXEL_SCALE + PIXEL_OFFSET, the scaling the exported models' metadata states."""
+    pixel * PIXEL_SCALE + PIXEL_OFFSET, the scaling the exported models' metadata states.
+    RGB images [N,3,H,W] keep their shape."""
     # Divided by 1 / PIXEL_SCALE (exactly 127.5): one correctly rounded float32 step, where a
     # multiplication by the inexact float PIXEL_SCALE would move 111 of the 256 values by an ulp.
-    return images.unsqueeze(1).float().div_(1 / PIXEL_SCALE).add_(PIXEL_OFFSET)
+    images = images.unsqueeze(1) if images.dim() == 3 else images
+    return images.float().div_(1 / PIXEL_SCALE).add_(PIXEL_OFFSET)
 
 
 def grey_levels(images: torch.Tensor) -> torch.Tensor:
@@ -150,7 +158,8 @@ def grey_levels(images: torch.Tensor) -> torch.Tensor:
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Inverse of to_model_range, rounding and clamping: float [N,1,H,W] -> uint8 [N,H,W]."""
+    """Inverse of to_model_range, rounding and clamping: float [N,1,H,W] -> uint8 [N,H,W]
+    (RGB [N,3,H,W] stays [N,3,H,W])."""
     return grey_levels(images).squeeze(1).round().clamp(0, 255).to(torch.uint8)
 
 
@@ -167,7 +176,8 @@ def batched_outputs(network, images: np.ndarray, batch_size: int, device="cpu") 
     return torch.cat(out).numpy() if out else np.empty((0,), dtype=np.float32)
 
 
-DATASETS = ("fashion-mnist", "mnist", "npy")
+DATASETS = ("fashion-mnist", "mnist", "npy", *FOLDER_DATASETS)
+GREY_SIZE = 28  # FashionMNIST, MNIST and npy sets: 28×28 grey, their only size
 MNIST_CLASS_NAMES = tuple(str(d) for d in range(10))
 MNIST_DOWNLOAD_DIR = DOWNLOAD_DIR / "MNIST" / "raw"
 
@@ -228,7 +238,33 @@ def load_dataset(config, split: str = "train") -> ImageSet:
         return load_mnist(split, config.data_dir)
     if dataset == "npy":
         return load_npy(config.data_path, split)
+    if dataset in FOLDER_DATASETS:
+        return load_photos(config, split)
     raise DataError(f"unknown --dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+
+
+def image_shape(config) -> tuple[int, int]:
+    """(channels, size) of a config's images: (1, 28) for the grey sets, (3, --image-size) for
+    photographs (64 when not given); DataError for a size the dataset cannot have."""
+    dataset, size = getattr(config, "dataset", "fashion-mnist"), getattr(config, "image_size", None)
+    if dataset in FOLDER_DATASETS:
+        return 3, 64 if size is None else size
+    if size not in (None, GREY_SIZE):
+        raise DataError(f"--image-size {size}: --dataset {dataset} has only 28×28 images")
+    return 1, GREY_SIZE
+
+
+def load_photos(config, split: str) -> ImageSet:
+    """A dogs or folder set's crops, from the cache in RUN_DIR/data or prepared now; train only."""
+    if split != "train":
+        raise DataError(f"--dataset {config.dataset} has no {split} split: every crop trains")
+    size = image_shape(config)[1]
+    cache_dir = getattr(config, "crop_cache", None) or (Path(config.run_dir) / "data")
+    prepared, cached = load_folder(config.dataset, config.data_dir, size, cache_dir,
+                                   getattr(config, "progress", False))
+    note = ("crops from the cache " if cached else "prepared ") + describe_counts(prepared.counts)
+    return ImageSet(torch.from_numpy(np.ascontiguousarray(prepared.images)),
+                    torch.from_numpy(prepared.labels), prepared.class_names, note)
 
 
 def has_classifier_metrics(config) -> bool:
@@ -243,7 +279,7 @@ def evaluation_images(run_config, data_dir: Optional[Path]) -> tuple[ImageSet, s
     run's saved folder is not used) and an mnist run the folder it trained from."""
     if data_dir is not None or run_config.dataset == "fashion-mnist":
         run_config.data_dir = data_dir
-    split = "train" if run_config.dataset == "npy" else "test"
+    split = "train" if run_config.dataset in ("npy", *FOLDER_DATASETS) else "test"
     return load_dataset(run_config, split), split
 
 

@@ -38,6 +38,8 @@ class GenerateConfig:
         "help": "where to run the generator; auto picks CUDA when present"})
     batch_size: int = field(default=500, metadata={"help": "images per generator call"})
     progress: bool = field(default=True, metadata={"help": "show tqdm progress bars"})
+    npz: bool = field(default=True, metadata={
+        "help": "also write OUT/images.npz (--no-npz: the PNGs alone, as run.sh wants)"})
 
 
 def requested_labels(n: int, class_spec: Optional[str], class_names: Sequence[str]) -> np.ndarray:
@@ -60,18 +62,20 @@ def file_name(index: int, class_name: str, digits: int = 5) -> str:
 
 
 def write_images(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], out: Path,
-                 progress: bool = False) -> list[Path]:
-    """One PNG per image plus out/images.npz (images uint8 [N,28,28], labels int64 [N])."""
+                 progress: bool = False, npz: bool = True) -> list[Path]:
+    """One PNG per image (grey, or RGB for [N,3,H,W]) plus, with npz, out/images.npz (images
+    uint8 [N,28,28] or [N,3,H,W], labels int64 [N])."""
     out.mkdir(parents=True, exist_ok=True)
     digits = max(5, len(str(max(len(images) - 1, 0))))
     paths = []
     for i, (image, label) in enumerate(tqdm(zip(images, labels), total=len(images), desc="write",
                                             unit="img", disable=not progress, leave=False)):
         path = out / file_name(i, class_names[label], digits)
-        Image.fromarray(image, mode="L").save(path)
+        Image.fromarray(image.transpose(1, 2, 0) if image.ndim == 3 else image).save(path)
         paths.append(path)
-    np.savez_compressed(out / "images.npz", images=images, labels=labels.astype(np.int64),
-                        class_names=np.array(class_names))
+    if npz:
+        np.savez_compressed(out / "images.npz", images=images, labels=labels.astype(np.int64),
+                            class_names=np.array(class_names))
     return paths
 
 
@@ -85,7 +89,7 @@ def generate_run(config: GenerateConfig) -> dict:
     class_names = model_class_names(checkpoint)
     labels = requested_labels(config.n, config.class_, class_names)
     images = sample_images(generator, labels, config.seed, device, config.batch_size, config.progress)
-    write_images(images, labels, class_names, config.out, config.progress)
+    write_images(images, labels, class_names, config.out, config.progress, config.npz)
     counts = np.bincount(labels, minlength=len(class_names))
     return {"n": config.n, "step": checkpoint["step"], "out": str(config.out),
             "per_class": {name: int(c) for name, c in zip(class_names, counts) if c}}

@@ -9,10 +9,11 @@ from typing import Optional, Protocol
 
 import torch
 
+from train.data import image_shape
 from train.errors import CheckpointError
 from train.gan.config import ARCHITECTURE_FIELDS, TrainConfig
-from train.gan.networks import (Discriminator, Generator, GENERATORS, model_classes, with_spectral_norm,
-                                without_spectral_norm)
+from train.gan.networks import (Discriminator, Generator, make_discriminator, make_generator, model_classes,
+                                with_spectral_norm, without_spectral_norm)
 from train.run.atomic import save_torch_atomic
 
 CHECKPOINT_VERSION = 1
@@ -102,7 +103,9 @@ def check_compatible(checkpoint: dict, config: TrainConfig, path: Path,
         raise CheckpointError(f"{path} is a {checkpoint['kind']} run's checkpoint, not a GAN's")
     saved = TrainConfig.from_json(checkpoint["config"])  # fields older runs lack get their defaults
     differ = [f"{k}: checkpoint {getattr(saved, k)!r}, now {getattr(config, k)!r}"
-              for k in ARCHITECTURE_FIELDS if getattr(saved, k) != getattr(config, k)]
+              for k in ARCHITECTURE_FIELDS if k != "image_size" and getattr(saved, k) != getattr(config, k)]
+    if image_shape(saved) != image_shape(config):  # --image-size, or channels by --dataset
+        differ.append(f"image shape (channels, size): checkpoint {image_shape(saved)}, now {image_shape(config)}")
     if num_classes is not None and len(checkpoint["class_names"]) != num_classes:
         differ.append(f"classes: checkpoint {len(checkpoint['class_names'])} "
                       f"{list(checkpoint['class_names'])}, now {num_classes} (--dataset/--data-path)")
@@ -145,7 +148,8 @@ def generator_from_checkpoint(checkpoint: dict, ema: bool = True) -> Generator:
     for inference; with the EMA weights when the run kept them (--ema), unless ema=False."""
     config = TrainConfig.from_json(checkpoint["config"])  # a VAE's config has the fields this reads
     num_classes = model_classes(len(checkpoint["class_names"]), config.unconditional)
-    generator = GENERATORS[config.generator](config.latent_dim, num_classes, config.width)
+    generator = make_generator(config.generator, config.latent_dim, num_classes, config.width,
+                               image_shape(config))
     use_ema = ema and generator_weights(checkpoint) == "ema"
     try:
         generator.load_state_dict(checkpoint["ema" if use_ema else "generator"])
@@ -162,7 +166,8 @@ def networks_from_checkpoint(checkpoint: dict, ema: bool = True) -> tuple[Genera
         raise CheckpointError(f"{described(checkpoint)} has no discriminator: this needs a GAN run's "
                               "checkpoint (python -m train)")
     config = TrainConfig.from_json(checkpoint["config"])
-    discriminator = Discriminator(model_classes(len(checkpoint["class_names"]), config.unconditional), config.width)
+    discriminator = make_discriminator(model_classes(len(checkpoint["class_names"]), config.unconditional),
+                                       config.width, image_shape(config))
     if config.spectral_norm:  # the stored weights are the parametrization's (weight.original, u, v)
         with_spectral_norm(discriminator)
     try:

@@ -11,7 +11,7 @@ from typing import Literal, Optional
 
 from argparse_dataclass import ArgumentParser
 
-from train.data import DATASETS
+from train.data import DATASETS, image_shape
 from train.errors import TrainError
 from train.gan.losses import LOSSES
 from train.gan.networks import build_networks, GENERATORS
@@ -45,11 +45,17 @@ class TrainConfig:
         "fashion-mnist if present, else torchvision's download into ~/.cache/fmnist-gan)"))
     dataset: Literal[DATASETS] = field(default="fashion-mnist", metadata=_help(
         "training images (train/data.py): fashion-mnist, mnist (IDX files in --data-dir, else "
-        "torchvision's download), or npy (one class per --data-path file)"))
+        "torchvision's download), npy (one class per --data-path file), dogs (the Stanford Dogs "
+        "layout in --data-dir: photos cut by their boxes) or folder (any image tree in --data-dir)"))
     data_path: list[str] = field(default_factory=list, metadata=_help(
         "with --dataset npy: N×784 or N×28×28 uint8 .npy files, one class each, named after "
         "the file stem (--data-path a.npy b.npy); all images train, there is no test split",
         nargs="+"))
+    crop_cache: Optional[Path] = field(default=None, metadata=_help(
+        "with --dataset dogs or folder: where the prepared crops are cached (default RUN_DIR/data)"))
+    image_size: Optional[int] = field(default=None, metadata=_help(
+        "side of the square training images: 28 for fashion-mnist, mnist and npy (their only "
+        "size); 32 or 64 (default 64) RGB crops for --dataset dogs and folder"))
     resume: bool = field(default=False, metadata=_help(
         "continue from RUN_DIR/checkpoints/latest.pt (model, optimizers, step, RNG, metrics)"))
     # How long
@@ -134,7 +140,7 @@ class TrainConfig:
         """(generator, discriminator) of this config's architecture (ARCHITECTURE_FIELDS), newly
         initialised from torch's global seed."""
         return build_networks(self.latent_dim, self.width, num_classes, self.unconditional,
-                              self.generator, self.spectral_norm)
+                              self.generator, self.spectral_norm, image_shape(self))
 
     def to_json(self) -> dict:
         return json_values(self)
@@ -176,6 +182,14 @@ RECIPE_CHANGES = {
 DEFAULT_CHANGES = ("hinge loss", "EMA generator")
 
 
+# The 64×64 RGB recipe of ./run.sh (the dog-images brief): DCGAN's networks at width 64 (G: 512
+# channels at 4×4 down to 64 at 32×32), unconditional, the default hinge loss and EMA, spectral
+# norm in D (which has no BatchNorm), batch 64; `python -m train` + as_flags(DOGS_RECIPE).
+DOGS_RECIPE = {"dataset": "dogs", "image_size": 64, "unconditional": True, "latent_dim": 128,
+               "width": 64, "spectral_norm": True, "batch_size": 64, "epochs": 50,
+               "domain_fid_every": 0}
+
+
 def as_flags(values: dict) -> list[str]:
     """TrainConfig field values -> the `python -m train` arguments that set them
     ({"loss": "ns", "spectral_norm": True} -> ["--loss", "ns", "--spectral-norm"]; a bool
@@ -194,7 +208,7 @@ def as_flags(values: dict) -> list[str]:
 
 
 # Fields that decide the networks' shapes: a checkpoint can only be loaded into the same values.
-ARCHITECTURE_FIELDS = ("latent_dim", "width", "generator", "spectral_norm", "unconditional")
+ARCHITECTURE_FIELDS = ("latent_dim", "width", "generator", "spectral_norm", "unconditional", "image_size")
 # Fields added after runs were written: what their absence from a saved config means.
 ABSENT_MEANS = {"spectral_norm": False}
 

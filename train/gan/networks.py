@@ -5,9 +5,19 @@ needs no class label, and `class_logits` (which of the 10 classes is it?). The d
 ships the first head alone, so it answers from the image alone; the second head is what
 makes the generator respect its class label (Odena et al. 2017, "AC-GAN").
 Images are float in [-1, 1] (see data.to_model_range).
+
+Other image shapes (3×64×64 or 3×32×32 photographs, --dataset dogs/folder) get DCGAN's networks
+(Radford et al. 2016: `DCGANGenerator`, `DCGANDiscriminator`); make_generator and
+make_discriminator pick by shape, and 1×28×28 keeps the networks above unchanged.
 """
+import math
+
 import torch
 from torch import nn
+
+from train.errors import TrainError
+
+GREY_28 = (1, 28)  # (channels, size) of FashionMNIST, MNIST and npy sets
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -159,6 +169,74 @@ class RealLogit(nn.Module):
         return self.discriminator(image)[0]
 
 
+class DCGANGenerator(nn.Module):
+    """(noise z [N, latent_dim], class y [N]) -> image [N, C, S, S] in [-1, 1], S = 2^k >= 16:
+    z as a 1×1 map, a 4×4 transposed conv to 4×4, then stride-2 4×4 transposed convs doubling
+    the size and halving the channels (S = 64, width w: 8w×4×4 -> 4w×8×8 -> 2w×16×16 ->
+    w×32×32 -> C×64×64), each after (class-conditional) BatchNorm and ReLU; tanh at the end."""
+
+    def __init__(self, latent_dim: int = 100, num_classes: int = 1, width: int = 64,
+                 channels: int = 3, size: int = 64):
+        super().__init__()
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        widths = [width * 2 ** i for i in reversed(range(_stages(size)))]
+        self.project = nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False)
+        self.norms = nn.ModuleList(ConditionalBatchNorm(c, num_classes) for c in widths)
+        self.ups = nn.ModuleList([nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False)
+                                  for a, b in zip(widths, widths[1:])]
+                                 + [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1)])
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.project(noise[:, :, None, None])               # [N, widths[0], 4, 4]
+        for norm, up in zip(self.norms, self.ups):
+            h = up(torch.relu(norm(h, labels)))                  # twice the size
+        return torch.tanh(h)
+
+
+class DCGANDiscriminator(Discriminator):
+    """image [N, C, S, S] -> (real_logit [N], class_logits [N, num_classes]): stride-2 4×4
+    convs with LeakyReLU(0.2) halving the size and doubling the channels down to 4×4 (S = 64:
+    w, 2w, 4w, 8w), then the two linear heads. No BatchNorm, like Discriminator: each image is
+    scored on its own. (Discriminator's forward; its layers are built here.)"""
+
+    def __init__(self, num_classes: int = 1, width: int = 64, channels: int = 3, size: int = 64):
+        nn.Module.__init__(self)
+        layers, c_in = [], channels
+        for i in range(_stages(size)):
+            layers += [nn.Conv2d(c_in, width * 2 ** i, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            c_in = width * 2 ** i
+        self.features = nn.Sequential(*layers, nn.Flatten())         # [N, c_in * 16]
+        self.real_head = nn.Linear(c_in * 16, 1)
+        self.class_head = nn.Linear(c_in * 16, num_classes)
+
+
+def _stages(size: int) -> int:
+    """Stride-2 layers between 4×4 and size×size (64 -> 4); TrainError unless size = 2^k >= 16."""
+    if size < 16 or 2 ** round(math.log2(size)) != size:
+        raise TrainError(f"image size {size}: the DCGAN networks need a power of 2 of at least 16")
+    return round(math.log2(size)) - 2
+
+
+def make_generator(name: str, latent_dim: int, num_classes: int, width: int,
+                   image_shape=GREY_28) -> nn.Module:
+    """An uninitialised generator: GENERATORS[name] for 1×28×28, DCGANGenerator otherwise
+    (only --generator convtranspose exists at other shapes)."""
+    channels, size = image_shape
+    if (channels, size) == GREY_28:
+        return GENERATORS[name](latent_dim, num_classes, width)
+    if name != "convtranspose":
+        raise TrainError(f"--generator {name} exists only for 28×28 grey images; "
+                         f"{channels}×{size}×{size} images use convtranspose (DCGAN)")
+    return DCGANGenerator(latent_dim, num_classes, width, channels, size)
+
+
+def make_discriminator(num_classes: int, width: int, image_shape=GREY_28) -> Discriminator:
+    """An uninitialised discriminator for images of (channels, size)."""
+    if tuple(image_shape) == GREY_28:
+        return Discriminator(num_classes, width)
+    return DCGANDiscriminator(num_classes, width, *image_shape)
+
+
 def weighted_layers(network: nn.Module) -> list[nn.Module]:
     """The convolutions and linear layers of `network`: what initialisation and spectral norm touch."""
     return [m for m in network.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
@@ -202,14 +280,16 @@ def build_generator(name: str, latent_dim: int, num_classes: int, width: int) ->
 
 def build_networks(latent_dim: int, width: int, num_classes: int = 10, unconditional: bool = False,
                    generator: str = "convtranspose",
-                   spectral_norm: bool = False) -> tuple[nn.Module, Discriminator]:
+                   spectral_norm: bool = False, image_shape=GREY_28) -> tuple[nn.Module, Discriminator]:
     """Both networks with DCGAN's N(0, 0.02) initialisation, seeded by the caller; with
     unconditional=True built for one class (see model_classes); `generator` names one of
-    GENERATORS; spectral_norm normalises the discriminator's weights."""
+    GENERATORS; spectral_norm normalises the discriminator's weights; image_shape is
+    (channels, size) of the images (make_generator, make_discriminator)."""
     num_classes = model_classes(num_classes, unconditional)
     # Both built before either is initialised: the order of draws from the seed that every
     # run so far was made with.
-    generator, discriminator = GENERATORS[generator](latent_dim, num_classes, width), Discriminator(num_classes, width)
+    generator = make_generator(generator, latent_dim, num_classes, width, image_shape)
+    discriminator = make_discriminator(num_classes, width, image_shape)
     dcgan_init(generator)
     dcgan_init(discriminator)
     if spectral_norm:  # after the init: the parametrization starts its power iteration from it

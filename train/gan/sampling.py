@@ -56,17 +56,20 @@ def load_generator(run_dir: Path, device: torch.device) -> tuple[Generator, dict
 @torch.inference_mode()
 def sample_images(generator: Generator, labels: np.ndarray, seed: int, device: torch.device,
                   batch_size: int = 500, progress: bool = False, desc: str = "generate") -> np.ndarray:
-    """uint8 images [N, 28, 28] for the given labels; the noise is drawn on the CPU from `seed`
-    so the images do not depend on the device's random number generator."""
+    """uint8 images [N, 28, 28] (RGB generators: [N, 3, S, S]) for the given labels; the noise
+    is drawn on the CPU from `seed` so the images do not depend on the device's random number
+    generator."""
     rng = torch.Generator().manual_seed(seed)
     noise = torch.randn(len(labels), generator.latent_dim, generator=rng)
     labels_t = torch.as_tensor(labels, dtype=torch.int64)
-    out = np.empty((len(labels), 28, 28), dtype=np.uint8)
+    out = np.empty((0, 28, 28), dtype=np.uint8)
     with tqdm(total=len(labels), desc=desc, unit="img", disable=not progress, leave=False) as bar:
         for start in range(0, len(labels), batch_size):
             stop = start + batch_size
-            images = generator(noise[start:stop].to(device), labels_t[start:stop].to(device))
-            out[start:stop] = to_uint8(images.float()).cpu().numpy()
+            images = to_uint8(generator(noise[start:stop].to(device), labels_t[start:stop].to(device)).float())
+            if start == 0:  # the generator's image shape, known after its first batch
+                out = np.empty((len(labels), *images.shape[1:]), dtype=np.uint8)
+            out[start:stop] = images.cpu().numpy()
             bar.update(len(images))
     return out
 

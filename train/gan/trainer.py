@@ -264,6 +264,7 @@ def setup(config: TrainConfig, ranks: Ranks):
     if ranks.is_main:
         run.prepare(config.resume)
     data = load_dataset(config, "train")
+    tqdm.write(f"data: {data.note}") if data.note and ranks.is_main else None
     if len(data) < config.batch_size:
         raise TrainError(f"--batch-size {config.batch_size} exceeds the {len(data)} training images")
     if config.unconditional:  # every label 0: the single class of model_classes

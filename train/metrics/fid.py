@@ -51,5 +51,24 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
 
 
 def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
-    """FID between two sets of feature vectors [N1, D] and [N2, D]."""
-    return frechet_distance(*statistics(features1), *statistics(features2))
+    """FID between two sets of feature vectors [N1, D] and [N2, D]; with fewer vectors than
+    dimensions on either side, computed exactly from the vectors (low_rank_fid), not from D×D
+    covariances whose square root is slow (a minute at D = 2048 here) and near-singular."""
+    f1, f2 = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
+    if f1.ndim == f2.ndim == 2 and f1.shape[1] == f2.shape[1] and min(len(f1), len(f2)) <= f1.shape[1]:
+        return low_rank_fid(f1, f2)
+    return frechet_distance(*statistics(f1), *statistics(f2))
+
+
+def low_rank_fid(features1: np.ndarray, features2: np.ndarray) -> float:
+    """d² from the centred vectors X1 [N1, D], X2 [N2, D] themselves: with S_i = X_iᵀX_i / (N_i - 1),
+    tr(S_i) = |X_i|²_F / (N_i - 1), and the nonzero eigenvalues of S1 S2 are those of M Mᵀ,
+    M = X1 X2ᵀ / sqrt((N1 - 1)(N2 - 1)), so tr((S1 S2)^½) is the sum of M's singular values."""
+    for f in (features1, features2):
+        if f.ndim != 2 or len(f) < 2:
+            raise EvaluationError(f"need features [N >= 2, D], got shape {list(f.shape)}")
+    x1, x2 = features1 - features1.mean(axis=0), features2 - features2.mean(axis=0)
+    scale1, scale2 = len(x1) - 1, len(x2) - 1
+    diff = features1.mean(axis=0) - features2.mean(axis=0)
+    trace_sqrt = np.linalg.svd(x1 @ x2.T, compute_uv=False).sum() / np.sqrt(scale1 * scale2)
+    return float(diff @ diff + (x1 * x1).sum() / scale1 + (x2 * x2).sum() / scale2 - 2 * trace_sqrt)

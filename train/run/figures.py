@@ -20,10 +20,13 @@ from train.run.metrics_log import step_rows  # noqa: E402
 
 
 def tile(images: np.ndarray, rows: int, pad: int = 2) -> np.ndarray:
-    """uint8 [rows*cols, H, W] -> one uint8 image with the tiles in row-major order."""
-    n, h, w = images.shape
+    """uint8 [rows*cols, H, W] -> one uint8 image with the tiles in row-major order; RGB tiles
+    [rows*cols, 3, H, W] -> one [height, width, 3] image."""
+    if images.ndim == 4:
+        images = images.transpose(0, 2, 3, 1)
+    n, h, w = images.shape[:3]
     cols = -(-n // rows)
-    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), 64, dtype=np.uint8)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, *images.shape[3:]), 64, dtype=np.uint8)
     for i, image in enumerate(images):
         r, c = divmod(i, cols)
         canvas[pad + r * (h + pad): pad + r * (h + pad) + h,

@@ -55,3 +55,17 @@ def test_matches_fid_helper_pytorch_on_the_same_features():
     helper.ref_stat_dict = {"mu": a.mean(0), "sigma": np.cov(a, rowvar=False)}
     helper.eval_stat_dict = {"mu": b.mean(0), "sigma": np.cov(b, rowvar=False)}
     assert fid_from_features(a, b) == pytest.approx(float(helper.compute_fid_score()), rel=1e-9)
+
+
+@pytest.mark.parametrize("n1, n2, dim", [(6, 7, 8), (8, 8, 8), (30, 40, 50), (3, 9, 20)])
+def test_low_rank_fid_equals_the_covariance_formula(n1, n2, dim):
+    rng = np.random.default_rng(n1 + n2 + dim)
+    a, b = rng.normal(size=(n1, dim)), rng.normal(size=(n2, dim)) * 1.5 + 0.3
+    from train.metrics.fid import low_rank_fid
+    assert low_rank_fid(a, b) == pytest.approx(frechet_distance(*statistics(a), *statistics(b)), rel=1e-6)
+
+
+def test_few_vectors_in_many_dimensions_take_the_exact_low_rank_path():
+    a = np.random.default_rng(0).normal(size=(20, 2048))
+    assert fid_from_features(a, a) == pytest.approx(0.0, abs=1e-9)
+    assert fid_from_features(a, a + 1.0) == pytest.approx(2048.0)  # a shift: |Δmu|² alone
