@@ -37,13 +37,14 @@ def discriminator_metadata(base: dict) -> dict:
 
 def generator_metadata(base: dict, train_config, weights: str) -> dict:
     """`generator_weights`: "ema" (the run's moving average, --ema) or "raw" (the trained ones);
-    `architecture`: the run's --generator (train.gan.networks.GENERATORS).
+    `architecture`: the run's --generator (train.gan.networks.GENERATORS), `loss` its --loss (with
+    the two, the detector's zoo names the generator's family: train.detection.zoo.family_name).
     An unconditional generator (`"conditional": "false"`) has no `labels` input: noise only."""
     inputs = {NOISE_INPUT: "float32 [N, latent_dim] ~ N(0, 1)"}
     if base["conditional"]:
         inputs[LABELS_INPUT] = "int64 [N] class index"
     return contract_metadata("generator", output=GENERATOR_OUTPUT, latent_dim=train_config.latent_dim,
-                             architecture=train_config.generator, generator_weights=weights,
+                             architecture=train_config.generator, loss=train_config.loss, generator_weights=weights,
                              inputs=inputs, **base)
 
 

@@ -12,9 +12,10 @@ class DetectorConfig:
         "folder for the trained detector's checkpoint (detector.pt) and fit report (fit.json)"))
     export: Path = field(default=Path("models/detector.onnx"), metadata=_help(
         "where to write the ONNX detector (the CLI's default model)"))
-    zoo: list[str] = field(default_factory=lambda: ["runs/zoo", "runs/fmnist-cgan"], metadata=_help(
-        "run directories, or folders of them, whose generators the detector learns from "
-        "(scripts/train_zoo.sh trains them)", nargs="+"))
+    zoo: list[str] = field(default_factory=lambda: ["runs/zoo", "runs/fmnist-cgan", "strong_zoo"], metadata=_help(
+        "run directories, exported generators' folders (generator.onnx), or folders of either, whose "
+        "generators the detector learns from (scripts/train_zoo.sh trains the runs; strong_zoo/ keeps "
+        "the strong runs' final generators)", nargs="+"))
     data_dir: Optional[Path] = field(default=None, metadata=_help(
         "FashionMNIST folder (as in python -m train); real images come from its training split"))
     evaluate: bool = field(default=False, metadata=_help(

@@ -3,17 +3,22 @@
 A family is what built the generator (architecture, loss, conditioning: `family_of`), so a
 leave-one-family-out test asks whether the detector catches a kind of GAN it has never seen.
 Within a family the variety is seeds, EMA or raw weights and snapshots from early to late.
+A zoo member is a run directory's checkpoint, or an exported generator (a folder with
+`python -m export`'s generator.onnx, as strong_zoo/ keeps the strong runs that take an hour to
+train): its family then comes from the ONNX metadata and its images from onnxruntime.
 """
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 
+from train.data import CLASS_NAMES
 from train.errors import TrainError
 from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint
 from train.gan.config import TrainConfig
-from train.gan.sampling import balanced_labels, sample_images
+from train.gan.sampling import balanced_labels, generated_images, sample_images
 from train.run.rundir import RunDir
 
 
@@ -26,28 +31,55 @@ class ZooGenerator:
     progress: float = 1.0  # how far into its run: snapshot number / number of snapshots
 
     @property
+    def exported(self) -> bool:
+        return self.checkpoint.suffix == ".onnx"
+
+    @property
     def name(self) -> str:
+        if self.exported:
+            return f"{self.checkpoint.parent.name}/onnx"
         run = self.checkpoint.parent.parent.name
         return f"{run}/{self.checkpoint.stem}" + ("/ema" if self.ema else "")
 
 
-def family_of(checkpoint: dict) -> str:
+def family_name(generator: str, loss: str, unconditional: bool, kind: str = "gan") -> str:
     """A GAN's `convtranspose-ns`, `mlp-ns`, `convtranspose-ns-unconditional`, ...; a VAE's
     (python -m train.vae) `vae-convtranspose`, ... (its decoder's architecture)."""
+    if kind == "vae":
+        return f"vae-{generator}"
+    return f"{generator}-{loss}" + ("-unconditional" if unconditional else "")
+
+
+def family_of(checkpoint: dict) -> str:
     config = TrainConfig.from_json(checkpoint["config"])
-    if checkpoint.get("kind", "gan") == "vae":
-        return f"vae-{config.generator}"
-    return f"{config.generator}-{config.loss}" + ("-unconditional" if config.unconditional else "")
+    return family_name(config.generator, config.loss, config.unconditional, checkpoint.get("kind", "gan"))
+
+
+def exported_generator(folder: Path) -> ZooGenerator:
+    """The generator.onnx in `folder` (python -m export's) as a final zoo member; its family from
+    the metadata (`architecture`, `loss`, `conditional`), which exports before `loss` lack."""
+    path = folder / "generator.onnx"
+    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    if "loss" not in meta:
+        raise TrainError(f"{path} has no `loss` in its metadata (exported before it was written): "
+                         "export the run again to use it in the zoo")
+    family = family_name(meta["architecture"], meta["loss"], meta.get("conditional", "true") == "false")
+    return ZooGenerator(family, path, ema=meta.get("generator_weights") == "ema", final=True)
+
+
+def is_exported(path: Path) -> bool:
+    return (path / "generator.onnx").is_file() and not RunDir(path).latest.is_file()
 
 
 def find_runs(paths: list) -> list[Path]:
-    """Run directories among `paths`: each is a run (has checkpoints/latest.pt) or a folder of runs."""
+    """Runs among `paths`: each is a run directory (has checkpoints/latest.pt), an exported
+    generator's folder (generator.onnx), or a folder of either."""
     runs = []
     for path in map(Path, paths):
-        if RunDir(path).latest.is_file():
+        if RunDir(path).latest.is_file() or is_exported(path):
             runs.append(path)
         elif path.is_dir():
-            runs.extend(sorted(p for p in path.iterdir() if RunDir(p).latest.is_file()))
+            runs.extend(sorted(p for p in path.iterdir() if RunDir(p).latest.is_file() or is_exported(p)))
         else:
             raise TrainError(f"zoo path {path} is neither a run directory nor a folder of runs")
     if not runs:
@@ -58,7 +90,9 @@ def find_runs(paths: list) -> list[Path]:
 
 def run_generators(run_dir: Path) -> list[ZooGenerator]:
     """Every snapshot of one run (epoch_*.pt, and latest.pt unless it repeats the last epoch),
-    with raw and, for --ema runs, averaged weights."""
+    with raw and, for --ema runs, averaged weights; an exported generator's folder: its one generator."""
+    if is_exported(run_dir):
+        return [exported_generator(run_dir)]
     run = RunDir(run_dir)
     latest = load_checkpoint(run.latest)
     family = family_of(latest)
@@ -81,6 +115,8 @@ def families(generators: list[ZooGenerator]) -> list[str]:
 
 def sample_generator(generator: ZooGenerator, n: int, seed: int) -> np.ndarray:
     """n uint8 images [n, 28, 28] from one zoo generator, classes balanced, noise from `seed`."""
+    if generator.exported:
+        return generated_images(generator.checkpoint.parent, balanced_labels(n, len(CLASS_NAMES)), np.random.default_rng(seed))
     checkpoint = load_checkpoint(generator.checkpoint)
     network = generator_from_checkpoint(checkpoint, ema=generator.ema)
     labels = balanced_labels(n, network.num_classes)

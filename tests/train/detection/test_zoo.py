@@ -60,3 +60,39 @@ def test_shares_are_whole_proportional_and_add_up(n, weights, expected):
 def test_snapshots_know_how_far_into_their_run_they_are(tiny_zoo):
     raw = [g for g in run_generators(tiny_zoo / "b")]
     assert [(g.checkpoint.name, g.progress) for g in raw] == [("epoch_001.pt", 0.5), ("epoch_002.pt", 1.0)]
+
+
+@pytest.fixture(scope="module")
+def exported_zoo(tmp_path_factory, tiny_zoo, detector_data_dir):
+    """The tiny zoo's EMA run (convtranspose-ns) and unconditional run exported as python -m
+    export writes them, in a folder of their own."""
+    from export.config import ExportConfig
+    from export.onnx_export import export_run
+    folder = tmp_path_factory.mktemp("strong_zoo")
+    for run in ("a", "c"):
+        export_run(ExportConfig(run_dir=tiny_zoo / run, out=folder / run, data_dir=detector_data_dir, parity_images=8))
+    return folder
+
+
+def test_an_exported_generator_is_a_final_zoo_member_of_its_runs_family(exported_zoo):
+    generators = zoo_generators([exported_zoo])
+    assert [(g.name, g.family, g.ema, g.final) for g in generators] == [
+        ("a/onnx", "convtranspose-ns", True, True), ("c/onnx", "convtranspose-ns-unconditional", False, True)]
+
+
+def test_an_exported_generator_draws_as_many_images_as_asked_and_repeats_with_the_seed(exported_zoo):
+    images, sources = sample_zoo(zoo_generators([exported_zoo / "a"]), 7, seed=3)
+    again, _ = sample_zoo(zoo_generators([exported_zoo / "a"]), 7, seed=3)
+    assert images.shape == (7, 28, 28) and images.dtype.name == "uint8" and (images == again).all()
+
+
+def test_an_export_without_the_loss_key_is_refused_naming_the_file(exported_zoo, tmp_path):
+    import onnx
+    model = onnx.load(str(exported_zoo / "a" / "generator.onnx"))
+    kept = [p for p in model.metadata_props if p.key != "loss"]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    (tmp_path / "old").mkdir()
+    onnx.save(model, str(tmp_path / "old" / "generator.onnx"))
+    with pytest.raises(TrainError, match="no `loss`.*export the run again"):
+        zoo_generators([tmp_path / "old"])
