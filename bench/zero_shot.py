@@ -6,10 +6,12 @@
 Every candidate is fitted on real training-split images only (`real_split`, as
 `python -m train.detector` splits them), so no generator teaches it anything:
 
-    brightest_level   the shipped zero-shot part (train/detection/zero_shot.py): the brightest
-                      pixel below the cut set on JPEG-75 copies of held-out real images
-    brightest_strict  the same at 254, the format's own floor (every FashionMNIST image reaches
-                      254 or 255): what the JPEG policy costs
+    brightest_level   the shipped zero-shot part (train/detection/zero_shot.py): generated when
+                      the brightest pixel is below the format's floor 254 without a JPEG trace, or
+                      below the cut set on JPEG-75 copies of held-out real images
+    brightest_cut     that cut alone (no JPEG trace): what the trace adds
+    brightest_strict  the floor alone (every FashionMNIST image reaches 254 or 255): what sparing
+                      re-saved real images costs
     coding_gap        ZED's statistic (Cozzolino et al., ECCV 2024) with a classical lossless coder:
                       each pixel's level predicted from its four causal neighbours (W, N, NW, NE,
                       each quantised to 9 bins finer near black) by counts over real images; per
@@ -40,7 +42,8 @@ from train.detection.config import DetectorConfig  # noqa: E402
 from train.detection.evaluate import MODELS, onnx_logits  # noqa: E402
 from train.detection.fit import real_split  # noqa: E402
 from train.detection.sanity import make_battery  # noqa: E402
-from train.detection.zero_shot import brightest_levels, fit_brightest_cut  # noqa: E402
+from train.detection.fit import fit_zero_shot, FitData  # noqa: E402
+from train.detection.zero_shot import brightest_levels, FORMAT_FLOOR  # noqa: E402
 from train.detection.zoo import families, sample_zoo, zoo_generators  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
 from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint  # noqa: E402
@@ -48,8 +51,7 @@ from train.gan.sampling import balanced_labels, generated_images, sample_images 
 from train.run.atomic import write_text_atomic  # noqa: E402
 from train.run.metrics_log import read_rows, training_minutes  # noqa: E402
 
-CANDIDATES = ("brightest_level", "brightest_strict", "coding_gap", "coding_cost", "detector")
-FORMAT_FLOOR = 254  # every FashionMNIST image's brightest pixel is at 254 or 255
+CANDIDATES = ("brightest_level", "brightest_cut", "brightest_strict", "coding_gap", "coding_cost", "detector")
 NEIGHBOUR_BINS = np.array([1, 3, 7, 15, 31, 63, 127, 191])  # bin edges of a neighbour's level: 9 bins
 REAL_FPR = 0.01
 
@@ -84,16 +86,20 @@ class Candidates:
 
     def __init__(self, config: DetectorConfig):
         real_train, real_calibration = real_split(config)
-        self.cut = fit_brightest_cut(real_calibration, config.brightest_jpeg_quality, config.brightest_jpeg_budget)
+        self.part, self.about = fit_zero_shot(FitData(None, real_calibration, None, None), config)
         self.coder = ContextCoder(real_train)
         held_out = self.coder(real_calibration)
         self.coding_range = np.quantile(held_out, [REAL_FPR / 2, 1 - REAL_FPR / 2], axis=0)  # two-sided
+
+    def part_logits(self, images: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.part(to_model_range(torch.from_numpy(images))).numpy()
 
     def scores(self, images: np.ndarray) -> dict:
         """{candidate: score [N]}, higher = more generated-looking (for the AUC)."""
         coding = self.coder(images)
         centre = self.coding_range.mean(0)
-        return {"brightest_level": -brightest_levels(images).astype(float),
+        return {"brightest_level": -self.part_logits(images), "brightest_cut": -brightest_levels(images).astype(float),
                 "brightest_strict": -brightest_levels(images).astype(float),
                 "coding_gap": np.abs(coding[:, 0] - centre[0]), "coding_cost": np.abs(coding[:, 1] - centre[1]),
                 "detector": -onnx_logits(MODELS / "detector.onnx", images)}
@@ -102,7 +108,8 @@ class Candidates:
         coding, levels = self.coder(images), brightest_levels(images)
         lo, hi = self.coding_range
         outside = (coding < lo) | (coding > hi)
-        return {"brightest_level": levels < self.cut, "brightest_strict": levels < FORMAT_FLOOR,
+        return {"brightest_level": self.part_logits(images) < 0, "brightest_cut": levels < self.about["cut"],
+                "brightest_strict": levels < FORMAT_FLOOR,
                 "coding_gap": outside[:, 0], "coding_cost": outside[:, 1],
                 "detector": onnx_logits(MODELS / "detector.onnx", images) < 0}
 
@@ -157,12 +164,13 @@ def measure(candidates: Candidates, sets: dict) -> dict:
 
 
 def summary(rows: dict) -> dict:
-    """The strongest stranger snapshot (lowest domain FID) and its row, for the docs' prose."""
+    """The stranger's last snapshot measured (the longest trained: the one strong_zoo/ keeps) and
+    its row, for the docs' prose."""
     strangers = {k: r for k, r in rows.items() if r["kind"] == "stranger"}
     if not strangers:
         return {}
-    strongest = min(strangers, key=lambda k: strangers[k]["domain_fid"])
-    return {"strongest_stranger": strongest, "strongest": strangers[strongest]}
+    last = max(strangers, key=lambda k: strangers[k]["epoch"])
+    return {"last_snapshot": last, "last": strangers[last]}
 
 
 def markdown_table(rows: dict, json_path: str = "") -> list[str]:
@@ -208,13 +216,15 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, help="the curve of caught against the strangers' FID")
     args = parser.parse_args()
     config = DetectorConfig()
-    rows = measure(Candidates(config), image_sets(config, args))
+    candidates = Candidates(config)
+    rows = measure(candidates, image_sets(config, args))
     print("fraction called generated, each candidate alone")
     print("\n".join(markdown_table(rows)))
     if args.figure:
         curve_figure(rows, args.figure)
     if args.json:
         write_text_atomic(args.json, json.dumps({"per_set": args.per_set, "strangers": args.strangers,
+                                                 "zero_shot": candidates.about,
                                                  "candidates": list(CANDIDATES), "summary": summary(rows),
                                                  "rows": rows}, indent=2) + "\n")
         if args.doc:

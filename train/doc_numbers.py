@@ -3,7 +3,7 @@
     python -m train.doc_numbers --check    # list every stale number; exit 1 if there is one
     python -m train.doc_numbers --write    # rewrite the stale numbers in place from their JSON
 
-In README.md, models/README.md and docs/*.md a figure that a committed JSON file holds sits in
+In README.md, models/README.md, strong_zoo/README.md and docs/*.md a figure that a committed JSON file holds sits in
 a span, invisible when rendered, that names the file, the key path and the format:
 
     catches <!-- num docs/detector_results.json:shipped.seed_test.detector.generated_caught %.0f -->77<!-- /num --> %
@@ -114,8 +114,9 @@ def replace_block(doc: Path, begin: str, end: str, lines: list[str]) -> None:
 
 
 def documents(root: Path) -> list[Path]:
-    """The Markdown files whose figures are checked: README.md, models/README.md, docs/*.md."""
-    found = [root / "README.md", root / "models" / "README.md", *sorted((root / "docs").glob("*.md"))]
+    """The Markdown files whose figures are checked: README.md, models/README.md, strong_zoo/README.md, docs/*.md."""
+    found = [root / "README.md", root / "models" / "README.md", root / "strong_zoo" / "README.md",
+             *sorted((root / "docs").glob("*.md"))]
     return [path for path in found if path.is_file()]
 
 
@@ -154,8 +155,8 @@ def run(config: DocNumbersConfig, root: Optional[Path] = None) -> tuple[list[Spa
 def main(argv=None) -> int:
     return run_command(
         DocNumbersConfig, argv, module="train.doc_numbers", action=run,
-        description="Check (or --write) the figures that README.md, models/README.md and "
-                    "docs/*.md cite from JSON files.",
+        description="Check (or --write) the figures that README.md, models/README.md, strong_zoo/README.md "
+                    "and docs/*.md cite from JSON files.",
         describe=lambda config, result: (f"rewrote {len(result[0])} of {result[1]} numbers"
                                          if config.write else f"all {result[1]} numbers agree"))
 

@@ -67,7 +67,10 @@ class DetectorConfig:
         "the zero-shot part (train/detection/zero_shot.py) sets its cut on held-out real images after a "
         "JPEG round trip at this quality, which a real image may have had"))
     brightest_jpeg_budget: float = field(default=0.02, metadata=_help(
-        "fraction of those JPEG copies the zero-shot part may call generated (clean real images: none)"))
+        "fraction of those JPEG copies the zero-shot part's cut may call generated (clean real images: none)"))
+    brightest_trace_budget: float = field(default=0.02, metadata=_help(
+        "fraction of JPEG copies (quality 75 and 95) of held-out real images below the format's floor "
+        "(brightest pixel 254) whose JPEG trace may fall short of the zero-shot part's trace cut"))
     add_zero_shot: Optional[Path] = field(default=None, metadata=_help(
         "instead of training: join the zero-shot part, fitted on real images alone, to this ONNX detector "
         "(one fitted before the part existed) and write the result to --export; seconds"))

@@ -9,7 +9,8 @@ from detector import load_detector
 from train.data import to_model_range
 from train.detection.evaluate import onnx_logits
 from train.detection.export import install_with_zero_shot, with_zero_shot, ZERO_SHOT_KEY
-from train.detection.zero_shot import brightest_levels, BrightestLevel, fit_brightest_cut
+from train.detection.zero_shot import (brightest_levels, BrightestLevel, dct_matrix, fit_brightest_cut, fit_trace_cut,
+                                       jpeg_trace)
 from train.errors import TrainError
 
 
@@ -30,6 +31,53 @@ def test_the_logit_is_a_grey_level_per_unit_around_the_cut(brightest, logit):
     part = BrightestLevel(cut=250)
     image = to_model_range(torch.from_numpy(images_with_brightest([brightest])))
     torch.testing.assert_close(part(image), torch.tensor([logit]))
+
+
+def smooth_and_rough(level: float = 200.0) -> torch.Tensor:
+    """Grey levels [2, 1, 16, 16]: four blocks of low frequencies only (a DCT basis image with
+    content), and the same plus checkerboard noise in every high frequency."""
+    dct = dct_matrix()
+    coefficients = torch.zeros(8, 8)
+    coefficients[0, 0], coefficients[0, 1], coefficients[1, 0] = level - 128, 60.0, -40.0
+    block = dct.T @ coefficients @ dct + 128                       # inverse DCT
+    smooth = block.repeat(2, 2)
+    rough = smooth + torch.tensor([[(-1.0) ** (i + j) * 7 for j in range(16)] for i in range(16)]) \
+        + torch.randn(16, 16, generator=torch.Generator().manual_seed(0)) * 5
+    return torch.stack([smooth, rough])[:, None]
+
+
+def test_jpeg_trace_counts_zeroed_high_frequencies_in_blocks_with_content():
+    smooth, rough = jpeg_trace(smooth_and_rough(), dct_matrix())
+    assert smooth.item() == pytest.approx(1.0) and rough.item() < 0.1
+    flat = torch.full((1, 1, 28, 28), 0.0)                          # no block with content
+    assert jpeg_trace(flat, dct_matrix()).item() == 0.0
+
+
+def test_the_dct_matrix_is_orthonormal():
+    d = dct_matrix()
+    torch.testing.assert_close(d @ d.T, torch.eye(8), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("brightest, trace, real", [
+    (255, 0.0, True), (254, 0.0, True),        # the format's floor: real whatever the trace
+    (250, 1.0, True), (250, 0.0, False),       # below it: real only with a JPEG trace
+    (230, 1.0, False),                         # below the cut: generated whatever the trace
+])
+def test_the_rule_floor_then_trace_then_cut(brightest, trace, real, monkeypatch):
+    import train.detection.zero_shot as zero_shot
+    monkeypatch.setattr(zero_shot, "jpeg_trace", lambda levels, dct: torch.full((len(levels),), trace))
+    image = to_model_range(torch.from_numpy(images_with_brightest([brightest])))
+    assert (BrightestLevel(cut=240, trace_cut=0.5)(image).item() >= 0) == real
+
+
+def test_the_trace_cut_keeps_its_budget_of_jpeg_copies_and_is_minus_one_without_any_below_the_floor():
+    rng = np.random.default_rng(0)
+    real = (rng.random((40, 28, 28)) ** 3 * 255).astype(np.uint8)
+    real[:, 10:13, 10:13] = 255
+    cuts = [fit_trace_cut(real, budget) for budget in (0.0, 0.2, 0.6)]
+    assert cuts == sorted(cuts)
+    flat = np.full((4, 28, 28), 255, dtype=np.uint8)              # JPEG keeps a flat white image at 255
+    assert fit_trace_cut(flat, 0.1) == -1.0
 
 
 def test_the_cut_lets_every_clean_real_image_through_and_the_budget_of_jpeg_copies():
