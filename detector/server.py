@@ -54,17 +54,20 @@ class Settings:
     buffer_limit: int = 4 * MAX_BODY_BYTES  # bytes of bodies held at once in one process
 
     def to_env(self) -> dict:
-        return {f"DETECTOR_{f.name.upper()}": str(getattr(self, f.name))
-                for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+        """Every field as a DETECTOR_* variable ("" for None), so that no value set elsewhere
+        in the environment reaches the workers instead."""
+        return {f"DETECTOR_{f.name.upper()}": "" if getattr(self, f.name) is None
+                else str(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_env(cls, env=os.environ) -> "Settings":
+        """The settings DETECTOR_* variables give; the defaults for those not set."""
         values = {}
         for field in dataclasses.fields(cls):
             text = env.get(f"DETECTOR_{field.name.upper()}")
             if text is not None:
                 kind = type(field.default) if field.default is not None else str
-                values[field.name] = kind(text)
+                values[field.name] = kind(text) if text or field.default is not None else None
         return cls(**values)
 
 

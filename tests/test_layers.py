@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("detector", "train", "export")
+PACKAGES = ("detector", "train", "export", "scale")
 
 # Lowest first. A module may import its own layer and the layers before it, never one after.
 # A prefix names a module and everything below it; "name$" names that module alone.
@@ -25,6 +25,7 @@ LAYERS = [
     ("train.__main__", "train.evaluate", "train.report", "train.generate", "train.classifier",
      "train.domain_fid", "train.detector", "train.wreath", "train.doc_numbers", "train.vae", "train.fid"),
     ("export",),
+    ("scale",),  # python -m scale: the runtime on Dask workers; imports detector only
 ]
 # What the runtime may import besides itself: its install (requirements-run.txt) is onnxruntime,
 # numpy and pillow, and for `serve` uvicorn, Starlette (with anyio) and python-multipart.
@@ -101,6 +102,14 @@ def test_detector_imports_only_its_runtime_requirements(path):
         top = name.split(".")[0]
         allowed = top == "detector" or top in DETECTOR_THIRD_PARTY or top in sys.stdlib_module_names
         assert allowed, f"detector/{path.name}:{line} imports {name}"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scale").rglob("*.py")), ids=lambda p: p.name)
+def test_scale_imports_only_the_runtime_and_dask(path):
+    for name, line in imported_modules(path):
+        top = name.split(".")[0]
+        allowed = top in ("scale", "detector", "dask", "distributed") or top in sys.stdlib_module_names
+        assert allowed, f"scale/{path.name}:{line} imports {name}"
 
 
 @pytest.mark.parametrize("source, expected", [

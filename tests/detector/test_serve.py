@@ -270,3 +270,12 @@ def test_bodies_past_the_buffer_limit_get_503_and_the_budget_comes_back(tiny_mod
             status, _, answer = call(server, "POST", "/detect", big)
             assert (status, answer) == (503, {"error": "the server holds too many uploads now; retry"})
             assert call(server, "POST", "/detect", small)[0] == 200
+
+
+@pytest.mark.parametrize("settings", [Settings(), Settings(model="discriminator", sha256="ab" * 32,
+                                                           threads=1, concurrency=2,
+                                                           body_timeout=1.5, buffer_limit=10)])
+def test_settings_travel_to_worker_processes_through_the_environment(settings):
+    env = {"DETECTOR_MODEL": "set elsewhere", **settings.to_env()}
+    assert Settings.from_env(env) == settings
+    assert Settings.from_env({}) == Settings()
