@@ -43,7 +43,7 @@ from train.detection.evaluate import MODELS, onnx_logits  # noqa: E402
 from train.detection.fit import real_split  # noqa: E402
 from train.detection.sanity import make_battery  # noqa: E402
 from train.detection.fit import fit_zero_shot, FitData  # noqa: E402
-from train.detection.zero_shot import brightest_levels, FORMAT_FLOOR  # noqa: E402
+from train.detection.zero_shot import brightest_levels  # noqa: E402
 from train.detection.zoo import families, sample_zoo, zoo_generators  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
 from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint  # noqa: E402
@@ -86,7 +86,7 @@ class Candidates:
 
     def __init__(self, config: DetectorConfig):
         real_train, real_calibration = real_split(config)
-        self.part, self.about = fit_zero_shot(FitData(None, real_calibration, None, None), config)
+        self.part, self.about = fit_zero_shot(FitData(real_train, real_calibration, None, None), config)
         self.coder = ContextCoder(real_train)
         held_out = self.coder(real_calibration)
         self.coding_range = np.quantile(held_out, [REAL_FPR / 2, 1 - REAL_FPR / 2], axis=0)  # two-sided
@@ -109,7 +109,7 @@ class Candidates:
         lo, hi = self.coding_range
         outside = (coding < lo) | (coding > hi)
         return {"brightest_level": self.part_logits(images) < 0, "brightest_cut": levels < self.about["cut"],
-                "brightest_strict": levels < FORMAT_FLOOR,
+                "brightest_strict": levels < self.about["floor"],
                 "coding_gap": outside[:, 0], "coding_cost": outside[:, 1],
                 "detector": onnx_logits(MODELS / "detector.onnx", images) < 0}
 

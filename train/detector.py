@@ -58,7 +58,7 @@ def describe(config: DetectorConfig, result: dict) -> str:
             f"{f} balanced accuracy {r['balanced_accuracy']:.3f}" for f, r in result["held_out"].items())
     if config.add_zero_shot:
         return (f"wrote {config.export}: {config.add_zero_shot} and the zero-shot part (generated: brightest level "
-                f"below {result['cut']}, or below 254 without a JPEG trace of {result['trace_cut']:.4f}), "
+                f"below {result['cut']}, or below {result['floor']} without a JPEG trace of {result['trace_cut']:.4f}), "
                 f"parity {result['onnx_max_abs_difference']:.1e}")
     return (f"wrote {config.export} ({len(result['families'])} families, threshold {result['threshold']:.3f}, "
             f"parity {result['onnx_max_abs_difference']:.1e}, {result['seconds']:.0f} s)")

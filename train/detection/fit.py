@@ -18,7 +18,7 @@ from train.detection.calibration import fit_platt, fpr_threshold
 from train.detection.config import DetectorConfig
 from train.detection.model import DetectorNet, FingerprintCNN
 from train.detection.real_model import fit_real_statistics, RealStatistics
-from train.detection.zero_shot import BrightestLevel, fit_brightest_cut, fit_trace_cut, TRACE_QUALITIES
+from train.detection.zero_shot import BrightestLevel, fit_brightest_cut, fit_floor, fit_trace_cut, TRACE_QUALITIES
 from train.detection.zoo import sample_zoo, shares, ZooGenerator
 from train.gan.runtime import usable_cpus
 
@@ -123,11 +123,14 @@ def fit_real_model(data: FitData, config: DetectorConfig) -> RealStatistics:
 
 
 def fit_zero_shot(data: FitData, config: DetectorConfig) -> tuple[BrightestLevel, dict]:
-    """The zero-shot part from the held-out real images alone, and what the metadata says of it."""
-    cut = fit_brightest_cut(data.real_calibration, config.brightest_jpeg_quality, config.brightest_jpeg_budget)
-    trace_cut = fit_trace_cut(data.real_calibration, config.brightest_trace_budget)
-    return BrightestLevel(cut, trace_cut), {
-        "part": "brightest_level", "cut": cut, "jpeg_quality": config.brightest_jpeg_quality,
+    """The zero-shot part from real images alone (its floor from the training ones, its cuts from
+    the held-out ones), and what the metadata says of it."""
+    floor = fit_floor(data.real_train)
+    cut = min(floor, fit_brightest_cut(data.real_calibration, config.brightest_jpeg_quality,
+                                       config.brightest_jpeg_budget))
+    trace_cut = fit_trace_cut(data.real_calibration, config.brightest_trace_budget, floor)
+    return BrightestLevel(cut, trace_cut, floor), {
+        "part": "brightest_level", "floor": floor, "cut": cut, "jpeg_quality": config.brightest_jpeg_quality,
         "jpeg_budget": config.brightest_jpeg_budget, "trace_cut": trace_cut, "trace_qualities": list(TRACE_QUALITIES),
         "trace_budget": config.brightest_trace_budget}
 

@@ -27,8 +27,8 @@ def train_and_export(config: DetectorConfig) -> dict:
 def add_zero_shot(config: DetectorConfig) -> dict:
     """Fit the zero-shot part on the held-out real images (as a full fit does: same split) and join
     it to the detector --add-zero-shot into --export."""
-    _, real_calibration = real_split(config)
-    zero_shot, about = fit_zero_shot(FitData(None, real_calibration, None, None), config)
+    real_train, real_calibration = real_split(config)
+    zero_shot, about = fit_zero_shot(FitData(real_train, real_calibration, None, None), config)
     parity_images = load_fashion_mnist("test", config.data_dir).images.numpy()[:256]
     difference = install_with_zero_shot(config.add_zero_shot, zero_shot, about, config.export, parity_images)
     return {**about, "base": str(config.add_zero_shot), "onnx_max_abs_difference": difference}

@@ -13,17 +13,18 @@ leaves its own trace, though: it zeroes high frequencies of each 8x8 block, so i
 blocks with content many high-frequency DCT coefficients are near 0 (`jpeg_trace`), where a
 clean real image or a generator's has few. The rule, every threshold set on real images alone:
 
-    brightest >= FORMAT_FLOOR (254)                     real (every clean FashionMNIST image)
+    brightest >= floor (254)                            real (every clean FashionMNIST image)
     cut <= brightest < 254 and jpeg_trace >= trace_cut  real (a re-saved real image)
     otherwise                                           generated
 
-`cut` is the level below which only `jpeg_budget` of JPEG-75 copies of held-out real images fall;
+`floor` is the darkest brightest level of the real training images (254 for FashionMNIST's);
+`cut` the level below which only `jpeg_budget` of JPEG-75 copies of held-out real images fall;
 `trace_cut` the trace below which only `trace_budget` of JPEG copies (quality 75 and 95) of the
 same images fall, among those below the floor.
 
     BrightestLevel      image [N, 1, 28, 28] in model range -> real_logit [N]
     jpeg_trace          image -> the fraction of near-zero high-frequency DCT coefficients
-    fit_brightest_cut, fit_trace_cut   the thresholds from held-out real images
+    fit_brightest_cut, fit_trace_cut   the thresholds from real images
 """
 import numpy as np
 import torch
@@ -34,9 +35,9 @@ from train.detection.sanity import pillow_round_trip
 
 LEVEL_SLOPE = 1.0  # logit per grey level: 3 levels below the cut is "generated" with P = 0.97
 TRACE_SLOPE = 100.0  # logit per unit of jpeg_trace: 0.03 below trace_cut is "generated" with P = 0.95
-FORMAT_FLOOR = 254  # every FashionMNIST image's brightest pixel is at 254 or 255
-# logit per grey level around the floor: an image at 254 or 255 is real by the format (logit >= 8, so
-# the part never lowers a clean image's confidence below the other parts'); one below it, only by its trace
+# logit per grey level around the floor: an image at the floor or above is real by the format (logit
+# >= 8, so the part never lowers a clean image's confidence below the other parts'); one below it,
+# only by its trace
 FLOOR_SLOPE = 16.0
 BLOCK = 8  # JPEG's block side
 LOW_FREQUENCIES = 3  # the 3x3 lowest frequencies of a block survive JPEG: not counted in the trace
@@ -78,9 +79,10 @@ class BrightestLevel(nn.Module):
     each term a logit (the module docstring's rule). A `trace_cut` of -1 (the default) lets every
     image at or above `cut` through: the plain cut."""
 
-    def __init__(self, cut: int = 0, trace_cut: float = -1.0):
+    def __init__(self, cut: int = 0, trace_cut: float = -1.0, floor: int = 254):
         super().__init__()
         self.register_buffer("cut", torch.tensor(float(cut)))
+        self.register_buffer("floor", torch.tensor(float(floor)))
         self.register_buffer("trace_cut", torch.tensor(float(trace_cut)))
         self.register_buffer("dct", dct_matrix())
 
@@ -88,7 +90,7 @@ class BrightestLevel(nn.Module):
         levels = grey_levels(image).round()
         brightest = levels.flatten(1).amax(1)
         above_cut = LEVEL_SLOPE * (brightest - self.cut + 0.5)
-        at_floor = FLOOR_SLOPE * (brightest - FORMAT_FLOOR + 0.5)
+        at_floor = FLOOR_SLOPE * (brightest - self.floor + 0.5)
         re_saved = TRACE_SLOPE * (jpeg_trace(levels, self.dct) - self.trace_cut)
         return torch.minimum(above_cut, torch.maximum(at_floor, re_saved))
 
@@ -105,12 +107,18 @@ def fit_brightest_cut(real: np.ndarray, jpeg_quality: int, jpeg_budget: float) -
 TRACE_QUALITIES = (75, 95)  # the JPEG copies whose traces set trace_cut: a common and a light setting
 
 
-def fit_trace_cut(real: np.ndarray, trace_budget: float, jpeg_qualities: tuple = TRACE_QUALITIES) -> float:
+def fit_floor(real: np.ndarray) -> int:
+    """The darkest brightest level of real uint8 images [N, 28, 28]: what every one of them reaches."""
+    return int(brightest_levels(real).min())
+
+
+def fit_trace_cut(real: np.ndarray, trace_budget: float, floor: int,
+                  jpeg_qualities: tuple = TRACE_QUALITIES) -> float:
     """The JPEG trace below which at most `trace_budget` of the JPEG copies (each quality) of
-    real uint8 images [N, 28, 28] fall, among the copies whose brightest pixel is below the floor."""
+    real uint8 images [N, 28, 28] fall, among the copies whose brightest pixel is below `floor`."""
     from train.data import to_model_range
     copies = np.concatenate([pillow_round_trip(real, "JPEG", quality=q) for q in jpeg_qualities])
-    below = copies[brightest_levels(copies) < FORMAT_FLOOR]
+    below = copies[brightest_levels(copies) < floor]
     if len(below) == 0:
         return -1.0
     levels = grey_levels(to_model_range(torch.from_numpy(below))).round()

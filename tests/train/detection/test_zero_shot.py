@@ -9,8 +9,8 @@ from detector import load_detector
 from train.data import to_model_range
 from train.detection.evaluate import onnx_logits
 from train.detection.export import install_with_zero_shot, with_zero_shot, ZERO_SHOT_KEY
-from train.detection.zero_shot import (brightest_levels, BrightestLevel, dct_matrix, fit_brightest_cut, fit_trace_cut,
-                                       jpeg_trace)
+from train.detection.zero_shot import (brightest_levels, BrightestLevel, dct_matrix, fit_brightest_cut, fit_floor,
+                                       fit_trace_cut, jpeg_trace)
 from train.errors import TrainError
 
 
@@ -67,17 +67,21 @@ def test_the_rule_floor_then_trace_then_cut(brightest, trace, real, monkeypatch)
     import train.detection.zero_shot as zero_shot
     monkeypatch.setattr(zero_shot, "jpeg_trace", lambda levels, dct: torch.full((len(levels),), trace))
     image = to_model_range(torch.from_numpy(images_with_brightest([brightest])))
-    assert (BrightestLevel(cut=240, trace_cut=0.5)(image).item() >= 0) == real
+    assert (BrightestLevel(cut=240, trace_cut=0.5, floor=254)(image).item() >= 0) == real
 
 
 def test_the_trace_cut_keeps_its_budget_of_jpeg_copies_and_is_minus_one_without_any_below_the_floor():
     rng = np.random.default_rng(0)
     real = (rng.random((40, 28, 28)) ** 3 * 255).astype(np.uint8)
     real[:, 10:13, 10:13] = 255
-    cuts = [fit_trace_cut(real, budget) for budget in (0.0, 0.2, 0.6)]
+    cuts = [fit_trace_cut(real, budget, floor=254) for budget in (0.0, 0.2, 0.6)]
     assert cuts == sorted(cuts)
     flat = np.full((4, 28, 28), 255, dtype=np.uint8)              # JPEG keeps a flat white image at 255
-    assert fit_trace_cut(flat, 0.1) == -1.0
+    assert fit_trace_cut(flat, 0.1, floor=254) == -1.0
+
+
+def test_the_floor_is_what_every_real_image_reaches():
+    assert fit_floor(images_with_brightest([255, 254, 255])) == 254
 
 
 def test_the_cut_lets_every_clean_real_image_through_and_the_budget_of_jpeg_copies():
