@@ -58,3 +58,9 @@ def test_a_folder_of_classes_trains_conditionally(tmp_path, dogs_dir):
                               domain_fid_every=0))
     assert state.generator.num_classes == 3 and state.step == 2
     assert (tmp_path / "run" / "pairs.png").is_file()
+
+
+def test_unconditional_photo_grids_have_8_rows_of_8(dogs_run):
+    import torch
+    checkpoint = torch.load(dogs_run / "checkpoints" / "latest.pt", weights_only=False)
+    assert checkpoint["fixed_noise"].shape == (64, 8)
