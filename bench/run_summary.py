@@ -5,7 +5,8 @@ minutes (the sum of the step times metrics.jsonl records), the median images/s a
     python bench/run_summary.py --run-dir runs/photo64/run --json docs/photo64_run.json
 
 The figures come from the run's own files (config.json, metrics.jsonl); with --fid FILE the
-JSON that `python -m train.fid --json` wrote for the run is merged in under "fid".
+JSON that `python -m train.fid --json` wrote for the run is merged in under "fid"; --grid PNG
+draws an 8×8 grid of the run's (EMA) generator, noise seed 0.
 """
 import argparse
 import json
@@ -17,6 +18,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train.run.metrics_log import read_rows, step_rows  # noqa: E402
+
+
+def draw_grid(run_dir: Path, path: Path) -> None:
+    """64 images of the run's generator (seed 0) as an 8×8 plain grid."""
+    import torch
+    from train.gan.sampling import load_generator, sample_images
+    from train.run.figures import save_plain_grid
+    generator, checkpoint = load_generator(run_dir, torch.device("cpu"))
+    images = sample_images(generator, np.zeros(64, dtype=np.int64), 0, torch.device("cpu"))
+    save_plain_grid(images, 8, path, f"{run_dir.name}, step {checkpoint['step']}")
 
 
 def crop_counts(cache: Path) -> dict:
@@ -33,7 +44,7 @@ def summary(run_dir: Path) -> dict:
         raise SystemExit(f"run_summary: {run_dir}/metrics.jsonl has no step rows")
     batch = config["batch_size"]
     seconds = sum(batch / r["images_per_s"] for r in rows)
-    cache = Path(config.get("crop_cache") or run_dir / "data") / f"{config['dataset']}_{config.get('image_size')}.npz"
+    cache = Path(config.get("crop_cache") or run_dir / "data") / f"{config['dataset']}_{config.get('image_size') or 64}.npz"
     counts = crop_counts(cache) if cache.is_file() else {}
     return {**counts, "run_dir": str(run_dir), "dataset": config["dataset"], "image_size": config.get("image_size"),
             "device": config["device"], "batch_size": batch, "width": config["width"],
@@ -47,6 +58,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--fid", type=Path, help="a `python -m train.fid --json` file to include")
     parser.add_argument("--note", default="", help="a sentence stored with the figures")
+    parser.add_argument("--grid", type=Path, help="also draw an 8x8 sample grid into this PNG")
     args = parser.parse_args()
     result = summary(args.run_dir)
     if args.fid:
@@ -54,6 +66,8 @@ def main() -> None:
     if args.note:
         result["note"] = args.note
     args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.grid:
+        draw_grid(args.run_dir, args.grid)
     print(json.dumps(result))
 
 
