@@ -146,7 +146,10 @@ def main() -> None:
     if args.json:
         settings = {"steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "threads": usable_cpus(),
                     "batch_size": {name: c.batch_size for name, c in configs.items()}}
-        args.json.write_text(json.dumps({"images_per_s": found, "settings": settings}, indent=2) + "\n")
+        minutes = {device: {name: configs[name].epochs * epoch_images(configs[name]) / rate / 60
+                            for name, rate in rates.items()} for device, rates in found.items()}
+        args.json.write_text(json.dumps({"images_per_s": found, "minutes_per_run": minutes,
+                                         "settings": settings}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
