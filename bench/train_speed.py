@@ -10,7 +10,7 @@ not data loading. An image is one real image of a step's batch, so images/s is t
 (a wgan-gp:5 step reads one batch and makes 5 D updates).
 
 Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), the default
-recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs 64x64 RGB"
+recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
 (train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
 epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it out).
 --json FILE also writes {device: {row: images/s}} with the settings. They are measured side by side:
@@ -83,7 +83,7 @@ def recipes(batch_size: int, losses: list, dogs: bool = True) -> dict:
     for loss, critic in losses:
         rows[f"default, {loss}:{critic}"] = TrainConfig(batch_size=batch_size, loss=loss, critic_steps=critic)
     if dogs:
-        rows["dogs 64x64 RGB"] = TrainConfig(**DOGS_RECIPE)
+        rows["dogs-64x64-RGB"] = TrainConfig(**DOGS_RECIPE)
     return rows
 
 
