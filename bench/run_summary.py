@@ -6,7 +6,7 @@ minutes (the sum of the step times metrics.jsonl records), the median images/s a
 
 The figures come from the run's own files (config.json, metrics.jsonl); with --fid FILE the
 JSON that `python -m train.fid --json` wrote for the run is merged in under "fid"; --grid PNG
-draws an 8×8 grid of the run's (EMA) generator, noise seed 0.
+draws 4 rows of 8 images of the run's (EMA) generator, noise seed 0, at 1:1 pixels.
 """
 import argparse
 import json
@@ -20,14 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train.run.metrics_log import read_rows, step_rows  # noqa: E402
 
 
-def draw_grid(run_dir: Path, path: Path) -> None:
-    """64 images of the run's generator (seed 0) as an 8×8 plain grid."""
+def draw_grid(run_dir: Path, path: Path, rows: int = 4) -> None:
+    """rows × 8 images of the run's generator (seed 0), tiled as one plain PNG at 1:1 pixels."""
     import torch
+    from PIL import Image
     from train.gan.sampling import load_generator, sample_images
-    from train.run.figures import save_plain_grid
-    generator, checkpoint = load_generator(run_dir, torch.device("cpu"))
-    images = sample_images(generator, np.zeros(64, dtype=np.int64), 0, torch.device("cpu"))
-    save_plain_grid(images, 8, path, f"{run_dir.name}, step {checkpoint['step']}")
+    from train.run.figures import tile
+    generator, _ = load_generator(run_dir, torch.device("cpu"))
+    images = sample_images(generator, np.zeros(rows * 8, dtype=np.int64), 0, torch.device("cpu"))
+    Image.fromarray(tile(images, rows)).save(path, optimize=True)
 
 
 def crop_counts(cache: Path) -> dict:
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--fid", type=Path, help="a `python -m train.fid --json` file to include")
     parser.add_argument("--note", default="", help="a sentence stored with the figures")
-    parser.add_argument("--grid", type=Path, help="also draw an 8x8 sample grid into this PNG")
+    parser.add_argument("--grid", type=Path, help="also draw a 4x8 sample grid into this PNG")
     args = parser.parse_args()
     result = summary(args.run_dir)
     if args.fid:
