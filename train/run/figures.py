@@ -146,7 +146,7 @@ def save_pairs(grid: np.ndarray, data: ImageSet, path: Path, per_row: int,
     if not unconditional:
         draw_pairs(grid[::per_row], first_real_per_class(data), data.class_names, path)
         return
-    rows = min(len(data.class_names), len(grid), len(data.images))
+    rows = min(max(len(data.class_names), len(grid) // per_row), len(grid), len(data.images))
     real = data.images[:rows].cpu().numpy()
     draw_pairs(grid[:rows], real, [f"sample {i + 1}" for i in range(rows)], path,
                      title="generated vs real (unconditional: not paired by class)")

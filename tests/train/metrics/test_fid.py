@@ -65,7 +65,14 @@ def test_low_rank_fid_equals_the_covariance_formula(n1, n2, dim):
     assert low_rank_fid(a, b) == pytest.approx(frechet_distance(*statistics(a), *statistics(b)), rel=1e-6)
 
 
-def test_few_vectors_in_many_dimensions_take_the_exact_low_rank_path():
+def test_few_vectors_in_many_dimensions_take_the_exact_low_rank_path_when_asked():
     a = np.random.default_rng(0).normal(size=(20, 2048))
-    assert fid_from_features(a, a) == pytest.approx(0.0, abs=1e-9)
-    assert fid_from_features(a, a + 1.0) == pytest.approx(2048.0)  # a shift: |Δmu|² alone
+    assert fid_from_features(a, a, low_rank=True) == pytest.approx(0.0, abs=1e-9)
+    assert fid_from_features(a, a + 1.0, low_rank=True) == pytest.approx(2048.0)  # a shift: |Δmu|² alone
+
+
+def test_without_low_rank_the_covariance_route_is_kept(monkeypatch):
+    import train.metrics.fid as fid
+    monkeypatch.setattr(fid, "low_rank_fid", lambda *a: pytest.fail("low-rank path taken"))
+    a = np.random.default_rng(0).normal(size=(5, 8))
+    assert fid.fid_from_features(a, a + 1.0) == pytest.approx(8.0, abs=1e-3)
