@@ -190,12 +190,17 @@ def markdown_table(rows: dict, json_path: str = "") -> list[str]:
 def curve_figure(rows: dict, path: Path) -> None:
     """Caught against the stranger's domain FID, one line per candidate (the strangers' snapshots)."""
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
     points = sorted((r["domain_fid"], r) for r in rows.values() if r["kind"] == "stranger")
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for candidate in CANDIDATES:
         ax.plot([f for f, _ in points], [r["caught"][candidate] for _, r in points], "o-", label=candidate)
+    ax.set_xscale("log")  # the strong end (FID 5-20) is where detection gives out: give it room
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks([5, 10, 20, 50, 100])
     ax.invert_xaxis()
     ax.set_xlabel("stranger's domain FID (stronger to the right)")
     ax.set_ylabel("fraction called generated")
