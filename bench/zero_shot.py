@@ -36,13 +36,12 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from train.data import load_fashion_mnist, to_model_range  # noqa: E402
+from train.data import CLASS_NAMES, load_fashion_mnist, to_model_range  # noqa: E402
 from train.detection.calibration import roc_auc  # noqa: E402
 from train.detection.config import DetectorConfig  # noqa: E402
 from train.detection.evaluate import MODELS, onnx_logits  # noqa: E402
-from train.detection.fit import real_split  # noqa: E402
+from train.detection.fit import fit_zero_shot, FitData, real_split  # noqa: E402
 from train.detection.sanity import make_battery  # noqa: E402
-from train.detection.fit import fit_zero_shot, FitData  # noqa: E402
 from train.detection.zero_shot import brightest_levels  # noqa: E402
 from train.detection.zoo import families, sample_zoo, zoo_generators  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
@@ -126,7 +125,7 @@ def snapshot_sets(run_dir: Path, per_set: int, seed: int) -> dict:
         path = run_dir / "checkpoints" / f"epoch_{epoch:03d}.pt"
         if path.is_file():
             generator = generator_from_checkpoint(load_checkpoint(path, map_location="cpu")).eval()
-            images = sample_images(generator, balanced_labels(per_set, 10), seed, torch.device("cpu"))
+            images = sample_images(generator, balanced_labels(per_set, len(CLASS_NAMES)), seed, torch.device("cpu"))
             about = {"epoch": epoch, "domain_fid": fid, "minutes": minutes.get(step)}
             out[f"{run_dir.name}/epoch_{epoch:03d}"] = (images, about)
     return out
@@ -139,7 +138,7 @@ def image_sets(config: DetectorConfig, args) -> dict:
     sets = {"real_test": (test, {"kind": "real"})}
     sets.update({name: (images, {"kind": "battery"}) for name, images in make_battery(test, config.seed).items()
                  if name != "real"})
-    shipped = generated_images(MODELS, balanced_labels(args.per_set, 10), np.random.default_rng(config.seed + 1))
+    shipped = generated_images(MODELS, balanced_labels(args.per_set, len(CLASS_NAMES)), np.random.default_rng(config.seed + 1))
     sets["shipped_generator"] = (shipped, {"kind": "shipped"})
     for run in args.strangers:
         sets.update({k: (v, {"kind": "stranger", **about}) for k, (v, about)

@@ -5,7 +5,8 @@ Both parts see the image alone (model range [-1, 1], as the discriminator) and g
 - `RealStatistics` (real_model.py) knows only real FashionMNIST and flags whatever falls outside
   it (noise, speckle, blur, flat images), with no generated image to overfit to;
 - `BrightestLevel` (zero_shot.py) checks what every FashionMNIST image has by construction (its
-  brightest pixel at 254 or 255), which a good generator's images mostly lack.
+  brightest pixel at 254 or 255, or a JPEG copy's trace where it fell short), which a good
+  generator's images mostly lack.
 `DetectorNet` calls an image real only when all three parts do: its logit is the smallest.
 """
 import torch
@@ -56,7 +57,7 @@ class DetectorNet(nn.Module):
     the CNN sees no fingerprint *and* the image looks like a real one *and* it has the brightest
     pixel every FashionMNIST image has, and the confidence is the least sure part's. Each part has
     its share of the false-positive budget: the real-image model its own cut, the zero-shot part
-    none of the clean real images (its cut is set on JPEG copies), the CNN the threshold chosen on
+    none of the clean real images (its thresholds are set on JPEG copies), the CNN the threshold chosen on
     held-out real images for the rest (calibrate in fit.py)."""
 
     def __init__(self, fingerprint: FingerprintCNN, real_model: RealStatistics, zero_shot: BrightestLevel):
