@@ -1,6 +1,7 @@
 """`python -m train.detector`: fit and export the detector, with --evaluate measure it, with
---sanity print its sanity battery (and the discriminator's), or with --shipped measure the shipped
-models as they are now into docs/detector_shipped.json."""
+--sanity print its sanity battery (and the discriminator's), with --shipped measure the shipped
+models as they are now into docs/detector_shipped.json, or with --strangers measure the detector
+on strong generators (strong_zoo/) into docs/strangers.json."""
 import sys
 
 from train.command import run_command
@@ -8,8 +9,13 @@ from train.detection.config import DetectorConfig
 from train.errors import TrainError
 
 
+MODES = ("evaluate", "sanity", "shipped", "strangers", "add_zero_shot")
+
+
 def refuse_combinations(config: DetectorConfig) -> None:
-    """--evaluate, --sanity, --shipped and --add-zero-shot are each a run of its own."""
+    """--evaluate, --sanity, --shipped, --strangers and --add-zero-shot are each a run of its own."""
+    if config.strangers and any(getattr(config, mode) for mode in MODES if mode != "strangers"):
+        raise TrainError("--strangers is a run of its own (it measures --export on --stranger-dirs)")
     if config.add_zero_shot and (config.evaluate or config.sanity or config.shipped):
         raise TrainError("--add-zero-shot is a run of its own (it writes --export; --shipped measures it after)")
     if config.sanity and config.evaluate:
@@ -28,6 +34,9 @@ def act(config: DetectorConfig) -> dict:
     if config.shipped:
         from train.detection.shipped import measure_shipped
         return measure_shipped(config)
+    if config.strangers:
+        from train.detection.strangers import measure_strangers
+        return measure_strangers(config)
     if config.evaluate:
         from train.detection.evaluate import evaluate_detector
         return evaluate_detector(config)
@@ -53,6 +62,11 @@ def describe(config: DetectorConfig, result: dict) -> str:
         return "\n".join(sanity_table(result))
     if config.shipped:
         return describe_shipped(config, result)
+    if config.strangers:
+        return f"wrote {config.strangers_json}: " + "; ".join(
+            f"{name} (domain FID {r['domain_fid']:.1f}{'' if r['held_out'] else ', not held out'}) caught "
+            f"{r['detector']['caught']:.3f}, balanced accuracy {r['detector']['balanced_accuracy']:.3f}"
+            for name, r in result["strangers"].items())
     if config.evaluate:
         return f"wrote {config.report}: " + "; ".join(
             f"{f} balanced accuracy {r['balanced_accuracy']:.3f}" for f, r in result["held_out"].items())

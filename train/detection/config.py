@@ -38,6 +38,16 @@ class DetectorConfig:
         "real test FPR and the sanity battery, into --shipped-json; inference only"))
     shipped_json: Path = field(default=Path("docs/detector_shipped.json"), metadata=_help(
         "with --shipped: the JSON file to write (the docs cite its figures)"))
+    strangers: bool = field(default=False, metadata=_help(
+        "instead of training or measuring the zoo, measure the --export detector on each of --stranger-dirs "
+        "(train/detection/strangers.py: each part alone, AP, domain FID, held out or not) into "
+        "--strangers-json; inference only"))
+    stranger_dirs: list[str] = field(default_factory=lambda: ["strong_zoo"], metadata=_help(
+        "with --strangers: exported generators' folders (generator.onnx), or folders of them", nargs="+"))
+    strangers_json: Path = field(default=Path("docs/strangers.json"), metadata=_help(
+        "with --strangers: the JSON file to write (the docs cite its figures)"))
+    strangers_per_set: int = field(default=10_000, metadata=_help(
+        "with --strangers: generated images per stranger, and as many real test images"))
     sanity_per_set: int = field(default=1000, metadata=_help(
         "images in each set of the sanity battery (--sanity, and the sanity section of --evaluate and "
         "--shipped), made from as many real test images"))

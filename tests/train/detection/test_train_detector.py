@@ -5,12 +5,15 @@ import numpy as np
 import pytest
 
 from detector import load_detector
+from export.config import ExportConfig
+from export.onnx_export import export_run
 from train.data import load_fashion_mnist
 from train.detection.calibration import false_positive_rate
 from train.detection.config import DetectorConfig
 from train.detection.evaluate import held_out, held_out_all, shuffled_test
 from train.detection.export import load_detector_checkpoint, ZERO_SHOT_KEY
 from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
+from train.detection.strangers import export_date, PARTS, part_outputs
 from train.detection.zoo import zoo_generators
 from train.detector import main
 
@@ -123,3 +126,35 @@ def test_the_fit_ships_its_zero_shot_part_and_add_zero_shot_refuses_a_model_that
     again = cli_args(DetectorConfig(**{**vars(fitted), "export": tmp_path / "again.onnx"}))
     assert main(again + ["--add-zero-shot", str(fitted.export)]) == 1
     assert "zero-shot part already" in capsys.readouterr().err and not (tmp_path / "again.onnx").exists()
+
+
+@pytest.fixture(scope="module")
+def exported_stranger(fitted, tiny_zoo, detector_data_dir, tmp_path_factory):
+    """The tiny zoo's run `b` exported as a stranger folder, after the detector was fitted."""
+    folder = tmp_path_factory.mktemp("strangers") / "b"
+    export_run(ExportConfig(run_dir=tiny_zoo / "b", out=folder, data_dir=detector_data_dir, parity_images=8))
+    return folder
+
+
+def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(fitted, exported_stranger, tmp_path):
+    out = tmp_path / "strangers.json"
+    config = DetectorConfig(**{**vars(fitted), "strangers_json": out, "strangers_per_set": 40})
+    assert main(cli_args(config) + ["--strangers", "--stranger-dirs", str(exported_stranger.parent)]) == 0
+    results = json.loads(out.read_text())
+    row = results["strangers"]["b"]
+    assert results["real_images"] == 40 and row["images"] == 40 and row["architecture"] == "mlp"
+    assert set(PARTS) | {"detector"} <= set(row)
+    detected = load_detector(fitted.export)
+    real = shuffled_test(config)[1][:40]
+    # the whole detector's row is the runtime's own verdict on the same real images
+    runtime_fpr = np.mean([p.label == "generated" for p in detected.detect_arrays(real)])
+    assert row["detector"]["real_fpr"] == pytest.approx(runtime_fpr)
+    assert row["detector"]["caught"] >= max(row[part]["caught"] for part in PARTS)  # the minimum catches more
+    assert row["held_out"] == (export_date(exported_stranger / "generator.onnx") > export_date(fitted.export))
+
+
+def test_part_outputs_are_the_parts_whose_minimum_the_runtime_returns(fitted, detector_data_dir):
+    test = load_fashion_mnist("test", detector_data_dir).images.numpy()[:50]
+    parts = part_outputs(fitted.export)(test)
+    runtime = [p.logit for p in load_detector(fitted.export).detect_arrays(test)]
+    np.testing.assert_allclose(np.min([parts[p] for p in PARTS], 0), runtime, atol=1e-5)

@@ -1,0 +1,125 @@
+"""`python -m train.detector --strangers`: the shipped detector against strong generators.
+
+A stranger is an exported generator's folder (`python -m export`'s generator.onnx; strong_zoo/
+keeps them). For each: --strangers-per-set of its images (classes balanced, fresh noise) against
+as many real test images, at the shipped threshold (logit 0): balanced accuracy, caught, AP, and
+each part of the detector alone (`part_outputs`: the logits its graph takes the minimum of), plus
+the images' domain FID (the classifier-feature FID of train/metrics/domain.py), so that caught
+can be read against the stranger's strength. A stranger is *held out* when its generator was
+exported after the detector was fitted (both files' `export_date`): the detector cannot have
+learnt from it. Written to --strangers-json (docs/strangers.json), which docs/detector.md cites.
+"""
+import datetime
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from detector.api import load_detector
+from detector.metadata import REAL_LOGIT
+from train.data import CLASS_NAMES, load_fashion_mnist
+from train.detection.calibration import average_precision, balanced_accuracy, false_positive_rate
+from train.detection.config import DetectorConfig
+from train.detection.shipped import file_record, shown
+from train.detection.zoo import find_runs, is_exported
+from train.errors import EvaluationError
+from train.gan.sampling import balanced_labels, generated_images
+from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
+from train.metrics.fid import fid_from_features
+from train.run.atomic import write_text_atomic
+
+PARTS = ("fingerprint", "real_model", "zero_shot")  # DetectorNet.parts' order, kept by the joined graph
+
+
+def part_logit_names(model: onnx.ModelProto) -> list[str]:
+    """The tensors whose minimum is the model's real_logit, in PARTS order: a fitted DetectorNet
+    takes ReduceMin over a Concat of its parts, and a joined detector (--add-zero-shot) a Min of
+    that and the zero-shot part's logit."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+
+    def stacked(tensor: str) -> list[str]:  # a ReduceMin over a Concat of parts: those parts
+        node = producer.get(tensor)
+        if node is None or node.op_type != "ReduceMin" or producer[node.input[0]].op_type != "Concat":
+            return [tensor]
+        return [producer[t].input[0] if producer[t].op_type == "Unsqueeze" else t
+                for t in producer[node.input[0]].input]
+    top = producer[REAL_LOGIT]
+    names = [n for t in top.input for n in stacked(t)] if top.op_type == "Min" else stacked(REAL_LOGIT)
+    if len(names) != len(PARTS):
+        raise EvaluationError(f"the detector's real_logit is the minimum of {len(names)} tensors, "
+                              f"not of its {len(PARTS)} parts ({', '.join(PARTS)})")
+    return names
+
+
+def part_outputs(path: Path):
+    """A function: uint8 images [N, 28, 28] -> {part: logit [N]} for the detector at `path`, from
+    its own graph with the parts' tensors made outputs (normalised as the runtime does)."""
+    model = onnx.load(str(path))
+    names = part_logit_names(model)
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    to_batch = load_detector(path).model.to_batch
+    input_name = session.get_inputs()[0].name
+
+    def logits(images: np.ndarray) -> dict:
+        outputs = session.run(names, {input_name: to_batch(images)})
+        return {part: np.asarray(out).reshape(len(images)) for part, out in zip(PARTS, outputs)}
+    return logits
+
+
+def export_date(path: Path) -> datetime.datetime:
+    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    if "export_date" not in meta:
+        raise EvaluationError(f"{path} has no export_date in its metadata: export it again")
+    return datetime.datetime.fromisoformat(meta["export_date"])
+
+
+def stranger_folders(paths: list) -> list[Path]:
+    folders = [p for p in find_runs(paths) if is_exported(p)]
+    if not folders:
+        raise EvaluationError(f"no exported generators (generator.onnx) under {', '.join(map(str, paths))}")
+    return folders
+
+
+def scored(real: dict, generated: dict) -> dict:
+    """Each part's and the whole detector's (`detector`, the minimum) figures at logit 0."""
+    real = {**real, "detector": np.min(list(real.values()), 0)}
+    generated = {**generated, "detector": np.min(list(generated.values()), 0)}
+    return {name: {"balanced_accuracy": balanced_accuracy(real[name], generated[name]),
+                   "caught": float(np.mean(generated[name] < 0)), "real_fpr": false_positive_rate(real[name], 0.0),
+                   "average_precision": average_precision(real[name], generated[name])} for name in real}
+
+
+def measure_stranger(folder: Path, parts, real: dict, real_features: np.ndarray, classifier, detector_date,
+                     seed: int) -> dict:
+    """One stranger's row: as many of its images as `real` has real ones, scored by `parts`."""
+    generator = folder / "generator.onnx"
+    n = len(next(iter(real.values())))
+    images = generated_images(folder, balanced_labels(n, len(CLASS_NAMES)), np.random.default_rng(seed))
+    meta = ort.InferenceSession(str(generator), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    return {"generator": file_record(generator), "run": meta.get("run"), "step": int(meta.get("step", 0)),
+            "architecture": meta.get("architecture"), "loss": meta.get("loss"),
+            "held_out": export_date(generator) > detector_date,
+            "domain_fid": fid_from_features(real_features, classifier_features(classifier, images)),
+            "images": len(images), **scored(real, parts(images))}
+
+
+def measure_strangers(config: DetectorConfig) -> dict:
+    """Measure --export on every stranger under config.stranger_dirs; write config.strangers_json."""
+    folders = stranger_folders(config.stranger_dirs)
+    detector = file_record(Path(config.export))
+    parts = part_outputs(Path(config.export))
+    test = load_fashion_mnist("test", config.data_dir).images.numpy()
+    real_images = test[np.random.default_rng(config.seed).permutation(len(test))][: config.strangers_per_set]
+    classifier, _ = load_classifier(DEFAULT_CLASSIFIER)
+    real, real_features = parts(real_images), classifier_features(classifier, test)
+    detector_date = export_date(Path(config.export))
+    rows = {folder.name: measure_stranger(folder, parts, real, real_features, classifier, detector_date,
+                                          config.seed + 7919 + i) for i, folder in enumerate(folders)}
+    results = {"date": datetime.date.today().isoformat(), "detector": detector, "real_images": len(real_images),
+               "threshold": 0.0, "strangers": rows, "sources": [shown(Path(p)) for p in config.stranger_dirs]}
+    config.strangers_json.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(config.strangers_json, json.dumps(results, indent=2) + "\n")
+    return results
