@@ -46,6 +46,9 @@ class DetectorConfig:
         "with --strangers: exported generators' folders (generator.onnx), or folders of them", nargs="+"))
     strangers_json: Path = field(default=Path("docs/strangers.json"), metadata=_help(
         "with --strangers: the JSON file to write (the docs cite its figures)"))
+    strangers_doc: Optional[Path] = field(default=None, metadata=_help(
+        "with --strangers: put the table into this Markdown file, between its lines <!-- strangers --> "
+        "and <!-- /strangers --> (docs/detector.md)"))
     strangers_per_set: int = field(default=10_000, metadata=_help(
         "with --strangers: generated images per stranger, and as many real test images"))
     sanity_per_set: int = field(default=1000, metadata=_help(

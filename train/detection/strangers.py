@@ -27,6 +27,7 @@ from train.detection.zoo import find_runs, is_exported
 from train.errors import EvaluationError
 from train.gan.sampling import balanced_labels, generated_images
 from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
+from train.doc_numbers import look_up, replace_block, span
 from train.metrics.fid import fid_from_features
 from train.run.atomic import write_text_atomic
 
@@ -106,6 +107,24 @@ def measure_stranger(folder: Path, parts, real: dict, real_features: np.ndarray,
             "images": len(images), **scored(real, parts(images))}
 
 
+def strangers_table(results: dict, json_path: str) -> list[str]:
+    """One row a stranger: the detector's balanced accuracy, caught and AP at logit 0, and each
+    part's caught (AP); every figure a span citing `json_path`."""
+    def cell(name: str, key: str, spec: str) -> str:
+        return span(json_path, f"strangers.{name}.{key}", look_up(results["strangers"][name], key), spec)
+    lines = ["| stranger | step | held out | domain FID | balanced accuracy | caught | AP | "
+             + " | ".join(f"`{part}` caught (AP)" for part in PARTS) + " |",
+             "|---|---:|---|---:|---:|---:|---:|" + "---:|" * len(PARTS)]
+    for name, row in results["strangers"].items():
+        parts = [f"{cell(name, part + '.caught', '.3f')} ({cell(name, part + '.average_precision', '.3f')})"
+                 for part in PARTS]
+        lines.append(f"| `{name}` | {cell(name, 'step', ',d')} | {'yes' if row['held_out'] else 'no'} | "
+                     f"{cell(name, 'domain_fid', '.1f')} | {cell(name, 'detector.balanced_accuracy', '.3f')} | "
+                     f"{cell(name, 'detector.caught', '.3f')} | {cell(name, 'detector.average_precision', '.3f')} | "
+                     + " | ".join(parts) + " |")
+    return lines
+
+
 def measure_strangers(config: DetectorConfig) -> dict:
     """Measure --export on every stranger under config.stranger_dirs; write config.strangers_json."""
     folders = stranger_folders(config.stranger_dirs)
@@ -122,4 +141,7 @@ def measure_strangers(config: DetectorConfig) -> dict:
                "threshold": 0.0, "strangers": rows, "sources": [shown(Path(p)) for p in config.stranger_dirs]}
     config.strangers_json.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(config.strangers_json, json.dumps(results, indent=2) + "\n")
+    if config.strangers_doc:
+        replace_block(config.strangers_doc, "<!-- strangers -->", "<!-- /strangers -->",
+                      strangers_table(results, shown(config.strangers_json)))
     return results

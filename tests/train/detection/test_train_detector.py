@@ -136,11 +136,17 @@ def exported_stranger(fitted, tiny_zoo, detector_data_dir, tmp_path_factory):
     return folder
 
 
-def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(fitted, exported_stranger, tmp_path):
-    out = tmp_path / "strangers.json"
-    config = DetectorConfig(**{**vars(fitted), "strangers_json": out, "strangers_per_set": 40})
+def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(fitted, exported_stranger, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the table cites the JSON by its path from here
+    out, doc = tmp_path / "strangers.json", tmp_path / "detector.md"
+    doc.write_text("# Detector\n<!-- strangers -->\nold\n<!-- /strangers -->\nafter\n")
+    config = DetectorConfig(**{**vars(fitted), "strangers_json": out, "strangers_doc": doc, "strangers_per_set": 40})
     assert main(cli_args(config) + ["--strangers", "--stranger-dirs", str(exported_stranger.parent)]) == 0
     results = json.loads(out.read_text())
+    table = doc.read_text()
+    assert "old" not in table and table.endswith("<!-- /strangers -->\nafter\n")
+    assert "| `b` |" in table and "<!-- num strangers.json:strangers.b.detector.caught .3f -->" in table
     row = results["strangers"]["b"]
     assert results["real_images"] == 40 and row["images"] == 40 and row["architecture"] == "mlp"
     assert set(PARTS) | {"detector"} <= set(row)
