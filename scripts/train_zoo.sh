@@ -9,9 +9,9 @@
 # minutes of this machine's 2 CPU cores: 48 in all, about 52 with start-up and the final figures.
 # On a GPU add --device cuda and expect far more steps in the same minutes. A run whose
 # checkpoints/latest.pt exists is skipped (runs of an older version of this list stay and are
-# learnt from too: start from an empty ZOO_DIR for exactly this list). Together with
-# runs/fmnist-cgan (the shipped run, README) this is what
-# `python -m train.detector --zoo runs/zoo runs/fmnist-cgan` learns from.
+# learnt from too: start from an empty ZOO_DIR for exactly this list). Together with the strong
+# runs' generators committed in strong_zoo/ (the shipped run's among them) this is what
+# `python -m train.detector` (--zoo runs/zoo strong_zoo) learns from: no hour-long run to repeat.
 #
 # Snapshots: the detector (train/detection/zoo.py) learns from every checkpoints/epoch_*.pt and
 # the final latest.pt of a run, and tests on the final ones; an epoch is 469 steps, so a budget

@@ -12,10 +12,10 @@ class DetectorConfig:
         "folder for the trained detector's checkpoint (detector.pt) and fit report (fit.json)"))
     export: Path = field(default=Path("models/detector.onnx"), metadata=_help(
         "where to write the ONNX detector (the CLI's default model)"))
-    zoo: list[str] = field(default_factory=lambda: ["runs/zoo", "runs/fmnist-cgan", "strong_zoo"], metadata=_help(
+    zoo: list[str] = field(default_factory=lambda: ["runs/zoo", "strong_zoo"], metadata=_help(
         "run directories, exported generators' folders (generator.onnx), or folders of either, whose "
         "generators the detector learns from (scripts/train_zoo.sh trains the runs; strong_zoo/ keeps "
-        "the strong runs' final generators)", nargs="+"))
+        "the strong runs' final generators, the shipped one's included)", nargs="+"))
     data_dir: Optional[Path] = field(default=None, metadata=_help(
         "FashionMNIST folder (as in python -m train); real images come from its training split"))
     evaluate: bool = field(default=False, metadata=_help(
@@ -54,9 +54,10 @@ class DetectorConfig:
     sanity_per_set: int = field(default=1000, metadata=_help(
         "images in each set of the sanity battery (--sanity, and the sanity section of --evaluate and "
         "--shipped), made from as many real test images"))
-    focus: list[str] = field(default_factory=lambda: ["runs/fmnist-cgan"], metadata=_help(
-        "runs whose final generators get --focus-share of the generated images on top of their "
-        "family's share: the shipped generator, which the detector must catch (the seed's test); "
+    focus: list[str] = field(default_factory=lambda: ["strong_zoo/shipped-recipe"], metadata=_help(
+        "runs (or exported generators' folders) whose final generators get --focus-share of the generated "
+        "images on top of their family's share: the shipped generator, which the detector must catch (the "
+        "seed's test; strong_zoo/shipped-recipe is models/generator.onnx); "
         "left out with its family when --evaluate holds that family out", nargs="*"))
     focus_share: float = field(default=0.5, metadata=_help(
         "fraction of the generated training and calibration images drawn from the --focus runs"))

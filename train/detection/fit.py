@@ -60,9 +60,10 @@ def sample_families(generators: list[ZooGenerator], n: int, seed: int) -> np.nda
 
 
 def focus_generators(config: DetectorConfig, generators: list[ZooGenerator]) -> list[ZooGenerator]:
-    """The final generators of the --focus runs among `generators` (none when their family is held out)."""
+    """The final generators of the --focus runs (or exported generators' folders) among `generators`
+    (none when their family is held out)."""
     runs = {Path(run).resolve() for run in config.focus}
-    return [g for g in generators if g.final and g.checkpoint.parent.parent.resolve() in runs]
+    return [g for g in generators if g.final and g.run_dir.resolve() in runs]
 
 
 def sample_generated(config: DetectorConfig, generators: list[ZooGenerator], n: int) -> np.ndarray:

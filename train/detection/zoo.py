@@ -35,11 +35,15 @@ class ZooGenerator:
         return self.checkpoint.suffix == ".onnx"
 
     @property
+    def run_dir(self) -> Path:
+        """The run's directory, or the exported generator's folder (what --zoo and --focus name)."""
+        return self.checkpoint.parent if self.exported else self.checkpoint.parent.parent
+
+    @property
     def name(self) -> str:
         if self.exported:
-            return f"{self.checkpoint.parent.name}/onnx"
-        run = self.checkpoint.parent.parent.name
-        return f"{run}/{self.checkpoint.stem}" + ("/ema" if self.ema else "")
+            return f"{self.run_dir.name}/onnx"
+        return f"{self.run_dir.name}/{self.checkpoint.stem}" + ("/ema" if self.ema else "")
 
 
 def family_name(generator: str, loss: str, unconditional: bool, kind: str = "gan") -> str:

@@ -1,5 +1,7 @@
 import pytest
 
+from train.detection.config import DetectorConfig
+from train.detection.fit import focus_generators
 from train.detection.zoo import family_of, find_runs, run_generators, sample_zoo, shares, zoo_generators
 from train.errors import TrainError
 from train.gan.config import DCGAN_RECIPE, TrainConfig
@@ -96,3 +98,9 @@ def test_an_export_without_the_loss_key_is_refused_naming_the_file(exported_zoo,
     onnx.save(model, str(tmp_path / "old" / "generator.onnx"))
     with pytest.raises(TrainError, match="no `loss`.*export the run again"):
         zoo_generators([tmp_path / "old"])
+
+
+def test_focus_takes_an_exported_generators_folder_as_it_takes_a_run(exported_zoo):
+    generators = zoo_generators([exported_zoo])
+    chosen = focus_generators(DetectorConfig(focus=[str(exported_zoo / "c")]), generators)
+    assert [g.name for g in chosen] == ["c/onnx"] and chosen[0].run_dir == exported_zoo / "c"
