@@ -9,13 +9,15 @@ from train.detection.config import DetectorConfig
 from train.errors import TrainError
 
 
-MODES = ("evaluate", "sanity", "shipped", "strangers", "add_zero_shot")
+MODES = ("evaluate", "sanity", "shipped", "strangers", "add_zero_shot", "add_top_levels")
 
 
 def refuse_combinations(config: DetectorConfig) -> None:
-    """--evaluate, --sanity, --shipped, --strangers and --add-zero-shot are each a run of its own."""
+    """--evaluate, --sanity, --shipped, --strangers, --add-zero-shot and --add-top-levels are each a run of its own."""
     if config.strangers and any(getattr(config, mode) for mode in MODES if mode != "strangers"):
         raise TrainError("--strangers is a run of its own (it measures --export on --stranger-dirs)")
+    if config.add_top_levels and any(getattr(config, mode) for mode in MODES if mode != "add_top_levels"):
+        raise TrainError("--add-top-levels is a run of its own (it writes --export; --shipped measures it after)")
     if config.add_zero_shot and (config.evaluate or config.sanity or config.shipped):
         raise TrainError("--add-zero-shot is a run of its own (it writes --export; --shipped measures it after)")
     if config.sanity and config.evaluate:
@@ -43,6 +45,9 @@ def act(config: DetectorConfig) -> dict:
     if config.add_zero_shot:
         from train.detection.train_detector import add_zero_shot
         return add_zero_shot(config)
+    if config.add_top_levels:
+        from train.detection.train_detector import add_top_levels
+        return add_top_levels(config)
     from train.detection.train_detector import train_and_export
     return train_and_export(config)
 
@@ -73,6 +78,11 @@ def describe(config: DetectorConfig, result: dict) -> str:
     if config.add_zero_shot:
         return (f"wrote {config.export}: {config.add_zero_shot} and the zero-shot part (generated: brightest level "
                 f"below {result['cut']}, or below {result['floor']} without a JPEG trace of {result['trace_cut']:.4f}), "
+                f"parity {result['onnx_max_abs_difference']:.1e}")
+    if config.add_top_levels:
+        return (f"wrote {config.export}: {config.add_top_levels} and the top-levels part (fitted on {result['real']} "
+                f"real and {result['generated']} generated images at or above level {result['floor']}, cut "
+                f"{result.get('cut', 'none: no generated image reached the floor')}), "
                 f"parity {result['onnx_max_abs_difference']:.1e}")
     return (f"wrote {config.export} ({len(result['families'])} families, threshold {result['threshold']:.3f}, "
             f"parity {result['onnx_max_abs_difference']:.1e}, {result['seconds']:.0f} s)")

@@ -85,6 +85,12 @@ class DetectorConfig:
     brightest_trace_budget: float = field(default=0.02, metadata=_help(
         "fraction of JPEG copies (quality 75 and 95) of held-out real images below the format's floor "
         "(brightest pixel 254) whose JPEG trace may fall short of the zero-shot part's trace cut"))
+    top_levels_fpr: float = field(default=0.002, metadata=_help(
+        "fraction of held-out real images the top-levels part (train/detection/top_levels.py) may call "
+        "generated (its share of --target-fpr)"))
+    add_top_levels: Optional[Path] = field(default=None, metadata=_help(
+        "instead of training: fit the top-levels part on real images and --focus's generated ones and join "
+        "it to this ONNX detector (one fitted before the part existed), writing --export; seconds"))
     add_zero_shot: Optional[Path] = field(default=None, metadata=_help(
         "instead of training: join the zero-shot part, fitted on real images alone, to this ONNX detector "
         "(one fitted before the part existed) and write the result to --export; seconds"))

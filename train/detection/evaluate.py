@@ -30,6 +30,7 @@ from train.detection.calibration import (average_precision, balanced_accuracy, f
                                          GOAL_BALANCED_ACCURACY, GOAL_REAL_FPR, reliability)
 from train.detection.config import DetectorConfig
 from train.detection.fit import fit_detector, logits_of
+from train.detection.model import PART_NAMES
 from train.detection.report import write_report
 from train.detection.sanity import BATTERY, PASS_FRACTION, passed, run_battery
 from train.detection.zoo import families, sample_zoo, zoo_generators, ZooGenerator
@@ -80,7 +81,7 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str
               "test_generators": [g.name for g in finals], "generated": n, "threshold": fitted["threshold"],
               "trained_on": fitted["families"],
               "discriminator": scores(discriminator_real, onnx_logits(MODELS / "discriminator.onnx", generated), n)}
-    for part in ("fingerprint", "real_model", "zero_shot"):
+    for part in PART_NAMES:
         module = getattr(net, part)
         result[f"{part}_average_precision"] = average_precision(logits_of(module, real[:n]), logits_of(module, generated))
     return result

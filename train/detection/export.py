@@ -2,10 +2,11 @@
 runtime reads (the same contract as the exported discriminator: schema, normalization, a
 real_logit output), written through a temporary file and checked for parity first.
 
-A fitted `DetectorNet` carries its zero-shot part (zero_shot.py). A detector fitted before that
-part existed gets it with `python -m train.detector --add-zero-shot BASE.onnx`: the part's graph
-is joined to the base's by a Min node (`with_zero_shot`), the base's own graph left as it was, so
-the result computes what a DetectorNet with the same three parts computes.
+A fitted `DetectorNet` carries all four parts. A detector fitted before a part existed gets it
+with `python -m train.detector --add-zero-shot BASE.onnx` (zero_shot.py) or `--add-top-levels
+BASE.onnx` (top_levels.py): the part's graph is joined to the base's by a Min node (`with_part`),
+the base's own graph left as it was, so the result computes the minimum of the base's parts and
+the new one, as a DetectorNet does.
 """
 import json
 import tempfile
@@ -22,14 +23,15 @@ from train.data import CLASS_NAMES, to_model_range
 from train.detection.config import DetectorConfig
 from train.detection.model import DetectorNet, FingerprintCNN
 from train.detection.real_model import RealStatistics
+from train.detection.top_levels import TopLevels
 from train.detection.zero_shot import BrightestLevel
 from train.errors import TrainError
 from train.run.onnx_file import install, stamp, write_checked
 
 PARITY_TOLERANCE = 1e-3
 ZERO_SHOT_KEY = "zero_shot"  # metadata: the zero-shot part's cut and how it was set
-ZERO_SHOT_PREFIX = "zero_shot/"  # names of the zero-shot graph's nodes and tensors in the joined model
-BASE_LOGIT = "fitted/" + REAL_LOGIT  # the fitted graph's logit before the Min
+TOP_LEVELS_KEY = "top_levels"  # metadata: the top-levels part's cut and what it was fitted on
+# A joined part's nodes and tensors are named KEY/..., the base's logit before the Min without_KEY/real_logit.
 
 
 def detector_checkpoint(net: DetectorNet, config: DetectorConfig, fitted: dict) -> dict:
@@ -42,7 +44,7 @@ def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         net = DetectorNet(FingerprintCNN(checkpoint["width"]), RealStatistics(checkpoint["components"]),
-                          BrightestLevel())
+                          BrightestLevel(), TopLevels())
         net.load_state_dict(checkpoint["detector"])
     except (OSError, RuntimeError, KeyError, ValueError) as e:
         raise TrainError(f"{path} is not a detector checkpoint: {e}") from e
@@ -51,8 +53,9 @@ def load_detector_checkpoint(path: Path) -> tuple[DetectorNet, dict]:
 
 def detector_metadata(fitted: dict) -> dict:
     calibration = {k: fitted[k] for k in ("platt", "real_model_cut", "threshold")}
+    parts = {key: fitted[key] for key in (ZERO_SHOT_KEY, TOP_LEVELS_KEY)}
     return contract_metadata("detector", CLASS_NAMES, families=fitted["families"], target_fpr=fitted["target_fpr"],
-                             calibration=calibration, **{ZERO_SHOT_KEY: fitted[ZERO_SHOT_KEY]}, **stamp())
+                             calibration=calibration, **parts, **stamp())
 
 
 def renamed(nodes, old: str, new: str) -> None:
@@ -62,26 +65,26 @@ def renamed(nodes, old: str, new: str) -> None:
         node.output[:] = [new if name == old else name for name in node.output]
 
 
-def with_zero_shot(base: onnx.ModelProto, part: onnx.ModelProto, about: dict) -> onnx.ModelProto:
-    """One model whose real_logit is min(base's, part's), both graphs reading the same image;
-    the base's metadata plus `about` under ZERO_SHOT_KEY. A base that has a part already is refused."""
+def with_part(base: onnx.ModelProto, part: onnx.ModelProto, key: str, about: dict) -> onnx.ModelProto:
+    """One model whose real_logit is min(base's, part's), both graphs reading the same image; the
+    part's names prefixed `key/`; the base's metadata plus `about` under `key`. A base that has
+    the part already (its metadata has `key`) is refused."""
     props = {p.key: p.value for p in base.metadata_props}
-    if ZERO_SHOT_KEY in props:
-        raise TrainError(f"the base model has a zero-shot part already ({props[ZERO_SHOT_KEY]}); "
-                         "start from a detector without one")
-    joined, part = onnx.ModelProto(), onnx.compose.add_prefix(part, ZERO_SHOT_PREFIX)
+    if key in props:
+        raise TrainError(f"the base model has a {key} part already ({props[key]}); start from a detector without one")
+    joined, part = onnx.ModelProto(), onnx.compose.add_prefix(part, f"{key}/")
     joined.CopyFrom(base)
-    graph = joined.graph
-    renamed(graph.node, REAL_LOGIT, BASE_LOGIT)
-    renamed(part.graph.node, ZERO_SHOT_PREFIX + INPUT_NAME, INPUT_NAME)
+    graph, base_logit = joined.graph, f"without_{key}/{REAL_LOGIT}"
+    renamed(graph.node, REAL_LOGIT, base_logit)
+    renamed(part.graph.node, f"{key}/{INPUT_NAME}", INPUT_NAME)
     graph.node.extend(part.graph.node)
-    graph.node.append(onnx.helper.make_node("Min", [BASE_LOGIT, ZERO_SHOT_PREFIX + REAL_LOGIT], [REAL_LOGIT]))
+    graph.node.append(onnx.helper.make_node("Min", [base_logit, f"{key}/{REAL_LOGIT}"], [REAL_LOGIT]))
     graph.initializer.extend(part.graph.initializer)
     graph.value_info.extend(part.graph.value_info)
     joined.functions.extend(f for f in part.functions if f.name not in {g.name for g in joined.functions})
     domains = {o.domain for o in joined.opset_import}
     joined.opset_import.extend(o for o in part.opset_import if o.domain not in domains)
-    onnx.helper.set_model_props(joined, {**props, ZERO_SHOT_KEY: json.dumps(about)})
+    onnx.helper.set_model_props(joined, {**props, key: json.dumps(about)})
     onnx.checker.check_model(joined, full_check=True)
     return joined
 
@@ -91,18 +94,18 @@ def onnx_logits(path: Path, images: torch.Tensor) -> np.ndarray:
     return session.run(None, {INPUT_NAME: images.numpy()})[0]
 
 
-def install_with_zero_shot(base: Path, zero_shot: BrightestLevel, about: dict, path: Path,
-                           parity_images: np.ndarray) -> float:
-    """Join the ONNX detector `base` with `zero_shot` into `path` once the result matches
-    min(base, zero_shot) on `parity_images`; returns the largest |difference|."""
+def install_with_part(base: Path, module: torch.nn.Module, key: str, about: dict, path: Path,
+                      parity_images: np.ndarray) -> float:
+    """Join the ONNX detector `base` with the part `module` (metadata `key`) into `path` once the
+    result matches min(base, module) on `parity_images`; returns the largest |difference|."""
     path.parent.mkdir(parents=True, exist_ok=True)
     inputs = {INPUT_NAME: to_model_range(torch.from_numpy(parity_images))}
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp_dir:
-        part, tmp = Path(tmp_dir) / "zero_shot.onnx", Path(tmp_dir) / path.name
-        write_checked(zero_shot, inputs, REAL_LOGIT, part, {})
-        onnx.save(with_zero_shot(onnx.load(str(base)), onnx.load(str(part)), about), str(tmp))
+        part, tmp = Path(tmp_dir) / f"{key}.onnx", Path(tmp_dir) / path.name
+        write_checked(module, inputs, REAL_LOGIT, part, {})
+        onnx.save(with_part(onnx.load(str(base)), onnx.load(str(part)), key, about), str(tmp))
         with torch.no_grad():
-            expected = np.minimum(onnx_logits(base, inputs[INPUT_NAME]), zero_shot(inputs[INPUT_NAME]).numpy())
+            expected = np.minimum(onnx_logits(base, inputs[INPUT_NAME]), module(inputs[INPUT_NAME]).numpy())
         difference = float(np.abs(onnx_logits(tmp, inputs[INPUT_NAME]) - expected).max())
         if not difference <= PARITY_TOLERANCE:
             raise TrainError(f"detector: the joined ONNX differs from its parts by {difference:.2e}; {path} left alone")

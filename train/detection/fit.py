@@ -1,4 +1,5 @@
-"""Fit a detector: the real-image model, the fingerprint CNN, then calibration and threshold.
+"""Fit a detector: the real-image model, the zero-shot part, the fingerprint CNN, the top-levels
+part, then calibration and threshold.
 
 Every step uses only what it may: real images from the training split (a held-out slice of
 it for calibration), generated images from the families being trained on.
@@ -18,6 +19,7 @@ from train.detection.calibration import fit_platt, fpr_threshold
 from train.detection.config import DetectorConfig
 from train.detection.model import DetectorNet, FingerprintCNN
 from train.detection.real_model import fit_real_statistics, RealStatistics
+from train.detection.top_levels import fit_top_levels
 from train.detection.zero_shot import BrightestLevel, fit_brightest_cut, fit_floor, fit_trace_cut, TRACE_QUALITIES
 from train.detection.zoo import sample_zoo, shares, ZooGenerator
 from train.gan.runtime import usable_cpus
@@ -144,14 +146,14 @@ def calibrate(net: DetectorNet, data: FitData, target_fpr: float) -> dict:
     real, generated = (logits_of(net.fingerprint, x) for x in (data.real_calibration, data.generated_calibration))
     a, b = fit_platt(np.r_[real, generated], np.r_[np.ones(len(real)), np.zeros(len(generated))])
     net.platt.copy_(torch.tensor([a, b]))
-    # the real images the real-image model and the zero-shot part let through (the latter: all clean ones)
-    kept = ((logits_of(net.real_model, data.real_calibration) >= 0)
-            & (logits_of(net.zero_shot, data.real_calibration) >= 0))
+    # the real images the parts with cuts of their own let through (the zero-shot part: all clean ones)
+    kept = np.logical_and.reduce([logits_of(part, data.real_calibration) >= 0
+                                  for part in (net.real_model, net.zero_shot, net.top_levels)])
     left = max(0.0, target_fpr * len(kept) - (~kept).sum()) / max(kept.sum(), 1)  # the CNN's share of the budget
     threshold = min(0.0, fpr_threshold(a * real[kept] + b, left))
     net.threshold.fill_(threshold)
     return {"platt": [a, b], "real_model_cut": float(net.real_model.cut), "threshold": threshold,
-            "target_fpr": target_fpr, "real_model_fpr": float(np.mean(~kept))}  # both parts
+            "target_fpr": target_fpr, "real_model_fpr": float(np.mean(~kept))}  # every part with a cut
 
 
 def fit_detector(config: DetectorConfig, generators: list[ZooGenerator],
@@ -162,9 +164,11 @@ def fit_detector(config: DetectorConfig, generators: list[ZooGenerator],
     data = fit_data(config, generators)
     real_model = fit_real_model(data, config)
     zero_shot, zero_shot_fitted = fit_zero_shot(data, config)
+    top_levels, top_levels_fitted = fit_top_levels(data.real_train, data.generated_train, data.real_calibration,
+                                                   zero_shot_fitted["floor"], config.top_levels_fpr)
     fingerprint = train_fingerprint(data.real_train, data.generated_train, config)
-    net = DetectorNet(fingerprint, real_model, zero_shot).eval()
+    net = DetectorNet(fingerprint, real_model, zero_shot, top_levels).eval()
     calibration = calibrate(net, data, config.target_fpr)
     families = sorted({g.family for g in generators})
-    return net, {**calibration, "zero_shot": zero_shot_fitted, "families": families, "generators": len(generators),
+    return net, {**calibration, "zero_shot": zero_shot_fitted, "top_levels": top_levels_fitted, "families": families, "generators": len(generators),
                  "real_train": len(data.real_train), "generated_train": len(data.generated_train)}

@@ -6,16 +6,20 @@ Both parts see the image alone (model range [-1, 1], as the discriminator) and g
   it (noise, speckle, blur, flat images), with no generated image to overfit to;
 - `BrightestLevel` (zero_shot.py) checks what every FashionMNIST image has by construction (its
   brightest pixel at 254 or 255, or a JPEG copy's trace where it fell short), which a good
-  generator's images mostly lack.
-`DetectorNet` calls an image real only when all three parts do: its logit is the smallest.
+  generator's images mostly lack;
+- `TopLevels` (top_levels.py) reads how the brightest levels sit in the images that do reach
+  254: few pixels near a real image's peak, a saturated patch in a generator's.
+`DetectorNet` calls an image real only when all four parts do: its logit is the smallest.
 """
 import torch
 from torch import nn
 
 from train.data import grey_levels
 from train.detection.real_model import RealStatistics
+from train.detection.top_levels import TopLevels
 from train.detection.zero_shot import BrightestLevel
 
+PART_NAMES = ("fingerprint", "real_model", "zero_shot", "top_levels")  # DetectorNet.parts' order
 DARK_LEVELS = 4  # grey levels 0..DARK_LEVELS fill the whole range of the CNN's second channel
 
 
@@ -52,26 +56,30 @@ class FingerprintCNN(nn.Module):
 
 class DetectorNet(nn.Module):
     """image [N, 1, 28, 28] -> real_logit [N] (what detector.onnx ships):
-    min(a * fingerprint + b - threshold, real_model, zero_shot). (a, b) is Platt scaling of the CNN
-    on held-out images, so its part is a calibrated log-odds; the minimum is an AND: real only when
-    the CNN sees no fingerprint *and* the image looks like a real one *and* it has the brightest
-    pixel every FashionMNIST image has, and the confidence is the least sure part's. Each part has
-    its share of the false-positive budget: the real-image model its own cut, the zero-shot part
-    none of the clean real images (its thresholds are set on JPEG copies), the CNN the threshold chosen on
-    held-out real images for the rest (calibrate in fit.py)."""
+    min(a * fingerprint + b - threshold, real_model, zero_shot, top_levels). (a, b) is Platt scaling
+    of the CNN on held-out images, so its part is a calibrated log-odds; the minimum is an AND: real
+    only when the CNN sees no fingerprint *and* the image looks like a real one *and* it has the
+    brightest pixel every FashionMNIST image has *and* its top levels sit as a real image's, and
+    the confidence is the least sure part's. Each part has its share of the false-positive budget:
+    the real-image model its own cut, the zero-shot part none of the clean real images (its
+    thresholds are set on JPEG copies), the top-levels part --top-levels-fpr, the CNN the threshold
+    chosen on held-out real images for the rest (calibrate in fit.py)."""
 
-    def __init__(self, fingerprint: FingerprintCNN, real_model: RealStatistics, zero_shot: BrightestLevel):
+    def __init__(self, fingerprint: FingerprintCNN, real_model: RealStatistics, zero_shot: BrightestLevel,
+                 top_levels: TopLevels):
         super().__init__()
         self.fingerprint = fingerprint
         self.real_model = real_model
         self.zero_shot = zero_shot
+        self.top_levels = top_levels
         self.register_buffer("platt", torch.tensor([1.0, 0.0]))  # a, b
         self.register_buffer("threshold", torch.zeros(()))
 
     def parts(self, images: torch.Tensor) -> torch.Tensor:
-        """[N, 3]: the calibrated, thresholded fingerprint logit, the real-image model's and the zero-shot part's."""
+        """[N, 4]: the calibrated, thresholded fingerprint logit, then the other parts' (PART_NAMES)."""
         fingerprint = self.platt[0] * self.fingerprint(images) + self.platt[1] - self.threshold
-        return torch.stack([fingerprint, self.real_model(images), self.zero_shot(images)], dim=1)
+        return torch.stack([fingerprint, self.real_model(images), self.zero_shot(images), self.top_levels(images)],
+                           dim=1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:  # `image`: the ONNX input's name
         return self.parts(image).amin(1)

@@ -22,36 +22,41 @@ from detector.metadata import REAL_LOGIT
 from train.data import CLASS_NAMES, load_fashion_mnist
 from train.detection.calibration import average_precision, balanced_accuracy, false_positive_rate
 from train.detection.config import DetectorConfig
+from train.detection.model import PART_NAMES as PARTS
 from train.detection.shipped import file_record, shown
 from train.detection.zoo import find_runs, is_exported
 from train.errors import EvaluationError
 from train.gan.sampling import balanced_labels, generated_images
-from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
 from train.doc_numbers import look_up, replace_block, span
+from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
 from train.metrics.fid import fid_from_features
 from train.run.atomic import write_text_atomic
 
-PARTS = ("fingerprint", "real_model", "zero_shot")  # DetectorNet.parts' order, kept by the joined graph
 
-
-def part_logit_names(model: onnx.ModelProto) -> list[str]:
-    """The tensors whose minimum is the model's real_logit, in PARTS order: a fitted DetectorNet
-    takes ReduceMin over a Concat of its parts, and a joined detector (--add-zero-shot) a Min of
-    that and the zero-shot part's logit."""
+def part_logit_names(model: onnx.ModelProto) -> dict:
+    """{part: tensor} for the tensors whose minimum is the model's real_logit: a fitted DetectorNet
+    takes ReduceMin over a Concat of its parts (PARTS order); a joined detector (--add-zero-shot,
+    --add-top-levels) a Min of the base's logit and the joined part's, whose own names start with
+    `part/`. A detector older than some part lacks it."""
     producer = {out: node for node in model.graph.node for out in node.output}
 
-    def stacked(tensor: str) -> list[str]:  # a ReduceMin over a Concat of parts: those parts
+    def parts(tensor: str) -> list[str]:
         node = producer.get(tensor)
-        if node is None or node.op_type != "ReduceMin" or producer[node.input[0]].op_type != "Concat":
-            return [tensor]
-        return [producer[t].input[0] if producer[t].op_type == "Unsqueeze" else t
-                for t in producer[node.input[0]].input]
-    top = producer[REAL_LOGIT]
-    names = [n for t in top.input for n in stacked(t)] if top.op_type == "Min" else stacked(REAL_LOGIT)
-    if len(names) != len(PARTS):
+        if node is None or tensor.startswith(tuple(f"{part}/" for part in PARTS)):
+            return [tensor]  # an input, or a joined part's own logit (its graph may end in a Min too)
+        if node.op_type == "Min":
+            return [name for t in node.input for name in parts(t)]
+        if node.op_type == "ReduceMin" and producer[node.input[0]].op_type == "Concat":
+            return [producer[t].input[0] if producer[t].op_type == "Unsqueeze" else t
+                    for t in producer[node.input[0]].input]
+        return [tensor]
+    names = parts(REAL_LOGIT)
+    joined = {tensor.split("/")[0]: tensor for tensor in names if tensor.split("/")[0] in PARTS}
+    fitted = [tensor for tensor in names if tensor not in joined.values()]
+    if len(names) < 2 or len(fitted) > len(PARTS) - len(joined):
         raise EvaluationError(f"the detector's real_logit is the minimum of {len(names)} tensors, "
-                              f"not of its {len(PARTS)} parts ({', '.join(PARTS)})")
-    return names
+                              f"which are not its parts ({', '.join(PARTS)})")
+    return {**dict(zip([p for p in PARTS if p not in joined], fitted)), **joined}
 
 
 def part_outputs(path: Path):
@@ -59,14 +64,15 @@ def part_outputs(path: Path):
     its own graph with the parts' tensors made outputs (normalised as the runtime does)."""
     model = onnx.load(str(path))
     names = part_logit_names(model)
-    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names)
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
+                              for n in names.values())
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     to_batch = load_detector(path).model.to_batch
     input_name = session.get_inputs()[0].name
 
     def logits(images: np.ndarray) -> dict:
-        outputs = session.run(names, {input_name: to_batch(images)})
-        return {part: np.asarray(out).reshape(len(images)) for part, out in zip(PARTS, outputs)}
+        outputs = session.run(list(names.values()), {input_name: to_batch(images)})
+        return {part: np.asarray(out).reshape(len(images)) for part, out in zip(names, outputs)}
     return logits
 
 
@@ -117,7 +123,7 @@ def strangers_table(results: dict, json_path: str) -> list[str]:
              "|---|---:|---|---:|---:|---:|---:|" + "---:|" * len(PARTS)]
     for name, row in results["strangers"].items():
         parts = [f"{cell(name, part + '.caught', '.3f')} ({cell(name, part + '.average_precision', '.3f')})"
-                 for part in PARTS]
+                 if part in row else "—" for part in PARTS]
         lines.append(f"| `{name}` | {cell(name, 'step', ',d')} | {'yes' if row['held_out'] else 'no'} | "
                      f"{cell(name, 'domain_fid', '.1f')} | {cell(name, 'detector.balanced_accuracy', '.3f')} | "
                      f"{cell(name, 'detector.caught', '.3f')} | {cell(name, 'detector.average_precision', '.3f')} | "
@@ -128,7 +134,9 @@ def strangers_table(results: dict, json_path: str) -> list[str]:
 def measure_strangers(config: DetectorConfig) -> dict:
     """Measure --export on every stranger under config.stranger_dirs; write config.strangers_json."""
     folders = stranger_folders(config.stranger_dirs)
-    detector = file_record(Path(config.export))
+    extra = load_detector(config.export).info.extra  # the joined parts say how they were fitted
+    detector = {**file_record(Path(config.export)),
+                **{part: json.loads(extra[part]) for part in PARTS if part in extra}}
     parts = part_outputs(Path(config.export))
     test = load_fashion_mnist("test", config.data_dir).images.numpy()
     real_images = test[np.random.default_rng(config.seed).permutation(len(test))][: config.strangers_per_set]

@@ -5,16 +5,20 @@ import torch
 from train.detection.augment import augment, AUGMENTATIONS, jpeg, shift
 from train.detection.model import DetectorNet, FingerprintCNN
 from train.detection.real_model import RealStatistics
+from train.detection.top_levels import TopLevels
 from train.detection.zero_shot import BrightestLevel
 
 
 def test_detector_is_real_only_when_all_parts_are_and_the_threshold_moves_the_cnn_alone():
     torch.manual_seed(0)
-    net = DetectorNet(FingerprintCNN(width=4), RealStatistics(components=2), BrightestLevel(250)).eval()
+    top_levels = TopLevels(floor=0)
+    top_levels.weights.fill_(0.1)
+    net = DetectorNet(FingerprintCNN(width=4), RealStatistics(components=2), BrightestLevel(250), top_levels).eval()
     images = torch.rand(6, 1, 28, 28) * 2 - 1
     net.platt.copy_(torch.tensor([2.0, -1.0]))
     net.threshold.fill_(-1.5)
-    parts = [2.0 * net.fingerprint(images) - 1.0 + 1.5, net.real_model(images), net.zero_shot(images)]
+    parts = [2.0 * net.fingerprint(images) - 1.0 + 1.5, net.real_model(images), net.zero_shot(images),
+             net.top_levels(images)]
     torch.testing.assert_close(net.parts(images), torch.stack(parts, 1))
     torch.testing.assert_close(net(images), torch.stack(parts, 1).amin(1))
 

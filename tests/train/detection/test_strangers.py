@@ -22,17 +22,27 @@ def stacked_min(parts, out):
 
 
 @pytest.mark.parametrize("nodes, expected", [
-    # a fitted DetectorNet: the minimum over its three stacked parts
-    (stacked_min(["a", "b", "c"], "real_logit"), ["a", "b", "c"]),
-    # a base of two parts joined with a zero-shot part whose own graph ends in a Min
+    # a fitted DetectorNet: the minimum over its four stacked parts
+    (stacked_min(["a", "b", "c", "d"], "real_logit"),
+     {"fingerprint": "a", "real_model": "b", "zero_shot": "c", "top_levels": "d"}),
+    # a base of two parts joined with a zero-shot part whose own graph ends in a Min (a detector
+    # older than the top-levels part: it has three)
     (stacked_min(["a", "b"], "fitted") + [helper.make_node("Min", ["c", "b"], ["zero_shot/real_logit"]),
                                            helper.make_node("Min", ["fitted", "zero_shot/real_logit"], ["real_logit"])],
-     ["a", "b", "zero_shot/real_logit"]),
+     {"fingerprint": "a", "real_model": "b", "zero_shot": "zero_shot/real_logit"}),
+    # that detector joined with a top-levels part too
+    (stacked_min(["a", "b"], "fitted") + [
+        helper.make_node("Min", ["c", "b"], ["zero_shot/real_logit"]),
+        helper.make_node("Min", ["fitted", "zero_shot/real_logit"], ["without_top_levels/real_logit"]),
+        helper.make_node("Neg", ["d"], ["top_levels/real_logit"]),
+        helper.make_node("Min", ["without_top_levels/real_logit", "top_levels/real_logit"], ["real_logit"])],
+     {"fingerprint": "a", "real_model": "b", "zero_shot": "zero_shot/real_logit",
+      "top_levels": "top_levels/real_logit"}),
 ])
-def test_part_logit_names_finds_the_three_parts_of_either_form(nodes, expected):
-    assert part_logit_names(graph_of(nodes)) == expected
+def test_part_logit_names_finds_the_parts_of_each_form(nodes, expected):
+    assert part_logit_names(graph_of(nodes, inputs=("a", "b", "c", "d"))) == expected
 
 
-def test_a_graph_without_three_parts_is_refused_naming_the_count():
-    with pytest.raises(EvaluationError, match="minimum of 2 tensors"):
-        part_logit_names(graph_of([helper.make_node("Min", ["a", "b"], ["real_logit"])]))
+def test_a_graph_that_is_not_a_detectors_minimum_is_refused_naming_the_count():
+    with pytest.raises(EvaluationError, match="minimum of 5 tensors"):
+        part_logit_names(graph_of(stacked_min(["a", "b", "c", "d", "e"], "real_logit"), inputs=("a", "b", "c", "d", "e")))

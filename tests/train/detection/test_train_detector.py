@@ -2,7 +2,9 @@
 import json
 
 import numpy as np
+import onnx
 import pytest
+import torch
 
 from detector import load_detector
 from export.config import ExportConfig
@@ -11,9 +13,9 @@ from train.data import load_fashion_mnist
 from train.detection.calibration import false_positive_rate
 from train.detection.config import DetectorConfig
 from train.detection.evaluate import held_out, held_out_all, shuffled_test
-from train.detection.export import load_detector_checkpoint, ZERO_SHOT_KEY
+from train.detection.export import load_detector_checkpoint, TOP_LEVELS_KEY, ZERO_SHOT_KEY
 from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
-from train.detection.strangers import export_date, PARTS, part_outputs
+from train.detection.strangers import export_date, part_logit_names, PARTS, part_outputs
 from train.detection.zoo import zoo_generators
 from train.detector import main
 
@@ -125,7 +127,7 @@ def test_the_fit_ships_its_zero_shot_part_and_add_zero_shot_refuses_a_model_that
     assert json.loads(meta[ZERO_SHOT_KEY])["cut"] == float(net.zero_shot.cut) > 0
     again = cli_args(DetectorConfig(**{**vars(fitted), "export": tmp_path / "again.onnx"}))
     assert main(again + ["--add-zero-shot", str(fitted.export)]) == 1
-    assert "zero-shot part already" in capsys.readouterr().err and not (tmp_path / "again.onnx").exists()
+    assert "has a zero_shot part already" in capsys.readouterr().err and not (tmp_path / "again.onnx").exists()
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +166,29 @@ def test_part_outputs_are_the_parts_whose_minimum_the_runtime_returns(fitted, de
     parts = part_outputs(fitted.export)(test)
     runtime = [p.logit for p in load_detector(fitted.export).detect_arrays(test)]
     np.testing.assert_allclose(np.min([parts[p] for p in PARTS], 0), runtime, atol=1e-5)
+
+
+def test_add_top_levels_joins_the_part_fitted_on_the_focus_generators_and_refuses_a_second(
+        fitted, exported_stranger, tmp_path, capsys):
+    from detector.metadata import contract_metadata, INPUT_NAME, REAL_LOGIT
+    from train.data import CLASS_NAMES
+    from train.run.onnx_file import write_checked
+
+    class Constant(torch.nn.Module):  # a base detector that calls everything real (logit 5)
+        def forward(self, image):
+            return image.flatten(1)[:, 0] * 0 + 5
+
+    base, out = tmp_path / "base.onnx", tmp_path / "joined.onnx"
+    write_checked(Constant(), {INPUT_NAME: torch.zeros(2, 1, 28, 28)}, REAL_LOGIT, base,
+                  contract_metadata("detector", CLASS_NAMES))
+    config = DetectorConfig(**{**vars(fitted), "export": out, "focus": [str(exported_stranger)]})
+    assert main(cli_args(config) + ["--focus", str(exported_stranger), "--add-top-levels", str(base)]) == 0
+    about = json.loads(load_detector(out).info.extra[TOP_LEVELS_KEY])
+    zero_shot = json.loads(load_detector(fitted.export).info.extra[ZERO_SHOT_KEY])  # the same real images' floor
+    assert about["generators"] == ["b/onnx"] and about["floor"] == zero_shot["floor"]
+    test = load_fashion_mnist("test", fitted.data_dir).images.numpy()
+    logits = np.array([p.logit for p in load_detector(out).detect_arrays(test)])
+    assert (logits <= 5).all() and set(part_logit_names(onnx.load(str(out)))) == {"fingerprint", "top_levels"}
+    assert main(cli_args(DetectorConfig(**{**vars(config), "export": tmp_path / "again.onnx"}))
+                + ["--focus", str(exported_stranger), "--add-top-levels", str(out)]) == 1
+    assert "has a top_levels part already" in capsys.readouterr().err

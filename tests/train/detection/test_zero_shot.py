@@ -8,7 +8,7 @@ import torch
 from detector import load_detector
 from train.data import to_model_range
 from train.detection.evaluate import onnx_logits
-from train.detection.export import install_with_zero_shot, with_zero_shot, ZERO_SHOT_KEY
+from train.detection.export import install_with_part, with_part, ZERO_SHOT_KEY
 from train.detection.zero_shot import (brightest_levels, BrightestLevel, dct_matrix, fit_brightest_cut, fit_floor,
                                        fit_trace_cut, jpeg_trace)
 from train.errors import TrainError
@@ -120,7 +120,7 @@ def test_joining_gives_the_smaller_logit_and_records_the_part(tmp_path, base_det
     images = images_with_brightest([255, 240, 255, 200])
     images[2] = 255                                             # all white: base logit 10, part 5.5
     out = tmp_path / "joined.onnx"
-    install_with_zero_shot(base_detector, BrightestLevel(250), {"cut": 250}, out, images)
+    install_with_part(base_detector, BrightestLevel(250), ZERO_SHOT_KEY, {"cut": 250}, out, images)
     session_logits = onnx_logits(out, images)          # through the runtime package, as the CLI scores
     x = to_model_range(torch.from_numpy(images))
     expected = np.minimum(x.flatten(1).mean(1).numpy() * 10, BrightestLevel(250)(x).numpy())
@@ -134,6 +134,6 @@ def test_joining_gives_the_smaller_logit_and_records_the_part(tmp_path, base_det
 def test_a_model_with_a_zero_shot_part_is_not_joined_again(tmp_path, base_detector):
     images = images_with_brightest([255, 255])
     out = tmp_path / "joined.onnx"
-    install_with_zero_shot(base_detector, BrightestLevel(250), {"cut": 250}, out, images)
-    with pytest.raises(TrainError, match="zero-shot part already"):
-        with_zero_shot(onnx.load(str(out)), onnx.load(str(out)), {})
+    install_with_part(base_detector, BrightestLevel(250), ZERO_SHOT_KEY, {"cut": 250}, out, images)
+    with pytest.raises(TrainError, match="has a zero_shot part already"):
+        with_part(onnx.load(str(out)), onnx.load(str(out)), ZERO_SHOT_KEY, {})
