@@ -11,7 +11,9 @@ learnt from it. Written to --strangers-json (docs/strangers.json), which docs/de
 """
 import datetime
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 import onnx
@@ -24,6 +26,7 @@ from train.detection.calibration import average_precision, balanced_accuracy, fa
 from train.detection.config import DetectorConfig
 from train.detection.model import PART_NAMES as PARTS
 from train.detection.shipped import file_record, shown
+from train.detection.zero_shot import brightest_levels
 from train.detection.zoo import find_runs, is_exported
 from train.errors import EvaluationError
 from train.gan.sampling import balanced_labels, generated_images
@@ -99,18 +102,33 @@ def scored(real: dict, generated: dict) -> dict:
                    "average_precision": average_precision(real[name], generated[name])} for name in real}
 
 
-def measure_stranger(folder: Path, parts, real: dict, real_features: np.ndarray, classifier, detector_date,
-                     seed: int) -> dict:
-    """One stranger's row: as many of its images as `real` has real ones, scored by `parts`."""
+@dataclass
+class Reference:
+    """What every stranger is measured against: the detector's parts as a function of uint8
+    images, their logits on the real test images, the classifier and the real images' features,
+    the detector's export date, and its zero-shot part's floor (None when it has none)."""
+    parts: Callable
+    real: dict
+    classifier: object
+    real_features: np.ndarray
+    detector_date: datetime.datetime
+    floor: Optional[int]
+
+
+def measure_stranger(folder: Path, reference: Reference, seed: int) -> dict:
+    """One stranger's row: as many of its images as there are real ones, scored by the parts."""
     generator = folder / "generator.onnx"
-    n = len(next(iter(real.values())))
+    n = len(next(iter(reference.real.values())))
     images = generated_images(folder, balanced_labels(n, len(CLASS_NAMES)), np.random.default_rng(seed))
     meta = ort.InferenceSession(str(generator), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
-    return {"generator": file_record(generator), "run": meta.get("run"), "step": int(meta.get("step", 0)),
-            "architecture": meta.get("architecture"), "loss": meta.get("loss"),
-            "held_out": export_date(generator) > detector_date,
-            "domain_fid": fid_from_features(real_features, classifier_features(classifier, images)),
-            "images": len(images), **scored(real, parts(images))}
+    row = {"generator": file_record(generator), "run": meta.get("run"), "step": int(meta.get("step", 0)),
+           "architecture": meta.get("architecture"), "loss": meta.get("loss"),
+           "held_out": export_date(generator) > reference.detector_date,
+           "domain_fid": fid_from_features(reference.real_features, classifier_features(reference.classifier, images)),
+           "images": len(images), **scored(reference.real, reference.parts(images))}
+    if reference.floor is not None:  # how many reach the format's floor: the images the zero-shot part lets through
+        row["reaching_floor"] = float(np.mean(brightest_levels(images) >= reference.floor))
+    return row
 
 
 def strangers_table(results: dict, json_path: str) -> list[str]:
@@ -141,10 +159,9 @@ def measure_strangers(config: DetectorConfig) -> dict:
     test = load_fashion_mnist("test", config.data_dir).images.numpy()
     real_images = test[np.random.default_rng(config.seed).permutation(len(test))][: config.strangers_per_set]
     classifier, _ = load_classifier(DEFAULT_CLASSIFIER)
-    real, real_features = parts(real_images), classifier_features(classifier, test)
-    detector_date = export_date(Path(config.export))
-    rows = {folder.name: measure_stranger(folder, parts, real, real_features, classifier, detector_date,
-                                          config.seed + 7919 + i) for i, folder in enumerate(folders)}
+    reference = Reference(parts, parts(real_images), classifier, classifier_features(classifier, test),
+                          export_date(Path(config.export)), detector.get("zero_shot", {}).get("floor"))
+    rows = {folder.name: measure_stranger(folder, reference, config.seed + 7919 + i) for i, folder in enumerate(folders)}
     results = {"date": datetime.date.today().isoformat(), "detector": detector, "real_images": len(real_images),
                "threshold": 0.0, "strangers": rows, "sources": [shown(Path(p)) for p in config.stranger_dirs]}
     config.strangers_json.parent.mkdir(parents=True, exist_ok=True)

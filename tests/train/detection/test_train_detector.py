@@ -152,6 +152,8 @@ def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(f
     row = results["strangers"]["b"]
     assert results["real_images"] == 40 and row["images"] == 40 and row["architecture"] == "mlp"
     assert set(PARTS) | {"detector"} <= set(row)
+    # the fraction of its images at or above the zero-shot part's floor, from the images themselves
+    assert 0 <= row["reaching_floor"] <= 1 and row["top_levels"]["caught"] <= row["reaching_floor"]
     detected = load_detector(fitted.export)
     real = shuffled_test(config)[1][:40]
     # the whole detector's row is the runtime's own verdict on the same real images
