@@ -6,8 +6,9 @@ as many real test images, at the shipped threshold (logit 0): balanced accuracy,
 each part of the detector alone (`part_outputs`: the logits its graph takes the minimum of), plus
 the images' domain FID (the classifier-feature FID of train/metrics/domain.py), so that caught
 can be read against the stranger's strength. A stranger is *held out* when its generator was
-exported after the detector was fitted (both files' `export_date`): the detector cannot have
-learnt from it. Written to --strangers-json (docs/strangers.json), which docs/detector.md cites.
+exported after the detector was fitted (both files' `export_date`; a part joined later keeps the
+base's) and is not among the generators a joined part names in its metadata: the detector cannot
+have learnt from it. Written to --strangers-json (docs/strangers.json), which docs/detector.md cites.
 """
 import datetime
 import json
@@ -28,9 +29,9 @@ from train.detection.model import PART_NAMES as PARTS
 from train.detection.shipped import file_record, shown
 from train.detection.zero_shot import brightest_levels
 from train.detection.zoo import find_runs, is_exported
+from train.doc_numbers import look_up, replace_block, span
 from train.errors import EvaluationError
 from train.gan.sampling import balanced_labels, generated_images
-from train.doc_numbers import look_up, replace_block, span
 from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
 from train.metrics.fid import fid_from_features
 from train.run.atomic import write_text_atomic
@@ -106,12 +107,14 @@ def scored(real: dict, generated: dict) -> dict:
 class Reference:
     """What every stranger is measured against: the detector's parts as a function of uint8
     images, their logits on the real test images, the classifier and the real images' features,
-    the detector's export date, and its zero-shot part's floor (None when it has none)."""
+    the detector's export date, the folders its joined parts learnt from, and its zero-shot
+    part's floor (None when it has none)."""
     parts: Callable
     real: dict
     classifier: object
     real_features: np.ndarray
     detector_date: datetime.datetime
+    learnt_from: set
     floor: Optional[int]
 
 
@@ -123,7 +126,7 @@ def measure_stranger(folder: Path, reference: Reference, seed: int) -> dict:
     meta = ort.InferenceSession(str(generator), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     row = {"generator": file_record(generator), "run": meta.get("run"), "step": int(meta.get("step", 0)),
            "architecture": meta.get("architecture"), "loss": meta.get("loss"),
-           "held_out": export_date(generator) > reference.detector_date,
+           "held_out": export_date(generator) > reference.detector_date and folder.name not in reference.learnt_from,
            "domain_fid": fid_from_features(reference.real_features, classifier_features(reference.classifier, images)),
            "images": len(images), **scored(reference.real, reference.parts(images))}
     if reference.floor is not None:  # how many reach the format's floor: the images the zero-shot part lets through
@@ -159,9 +162,11 @@ def measure_strangers(config: DetectorConfig) -> dict:
     test = load_fashion_mnist("test", config.data_dir).images.numpy()
     real_images = test[np.random.default_rng(config.seed).permutation(len(test))][: config.strangers_per_set]
     classifier, _ = load_classifier(DEFAULT_CLASSIFIER)
+    learnt_from = {name.split("/")[0] for part in PARTS for name in detector.get(part, {}).get("generators", [])}
     reference = Reference(parts, parts(real_images), classifier, classifier_features(classifier, test),
-                          export_date(Path(config.export)), detector.get("zero_shot", {}).get("floor"))
-    rows = {folder.name: measure_stranger(folder, reference, config.seed + 7919 + i) for i, folder in enumerate(folders)}
+                          export_date(Path(config.export)), learnt_from, detector.get("zero_shot", {}).get("floor"))
+    rows = {folder.name: measure_stranger(folder, reference, config.seed + 7919 + i)
+            for i, folder in enumerate(folders)}
     results = {"date": datetime.date.today().isoformat(), "detector": detector, "real_images": len(real_images),
                "threshold": 0.0, "strangers": rows, "sources": [shown(Path(p)) for p in config.stranger_dirs]}
     config.strangers_json.parent.mkdir(parents=True, exist_ok=True)

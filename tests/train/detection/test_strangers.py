@@ -45,4 +45,5 @@ def test_part_logit_names_finds_the_parts_of_each_form(nodes, expected):
 
 def test_a_graph_that_is_not_a_detectors_minimum_is_refused_naming_the_count():
     with pytest.raises(EvaluationError, match="minimum of 5 tensors"):
-        part_logit_names(graph_of(stacked_min(["a", "b", "c", "d", "e"], "real_logit"), inputs=("a", "b", "c", "d", "e")))
+        inputs = ("a", "b", "c", "d", "e")
+        part_logit_names(graph_of(stacked_min(list(inputs), "real_logit"), inputs=inputs))
