@@ -1,10 +1,12 @@
-"""What the zero-shot candidates catch alone, on strong strangers, weak ones and damaged real images.
+"""What the zero-shot candidates and the detector's parts catch alone, on strong strangers, weak
+ones and damaged real images.
 
     python bench/zero_shot.py [--strangers runs/recipe-seed1 ...] [--zoo runs/zoo] [--per-set 2000]
                               [--json docs/zero_shot.json] [--doc docs/detector.md] [--figure F.png]
 
-Every candidate is fitted on real training-split images only (`real_split`, as
-`python -m train.detector` splits them), so no generator teaches it anything:
+Every zero-shot candidate is fitted on real training-split images only (`real_split`, as
+`python -m train.detector` splits them), so no generator teaches it anything; the shipped
+detector's learnt parts are read from its graph (train/detection/strangers.py `part_outputs`):
 
     brightest_level   the shipped zero-shot part (train/detection/zero_shot.py): generated when
                       the brightest pixel is below the format's floor 254 without a JPEG trace, or
@@ -18,7 +20,10 @@ Every candidate is fitted on real training-split images only (`real_split`, as
                       image the mean of (coding cost - entropy of the prediction), in bits per
                       pixel, cut two-sided at 1 % of held-out real images
     coding_cost       the coding cost alone (the likelihood; Ren et al. 2019: dominated by the background)
-    detector          models/detector.onnx as shipped (all three parts)
+    fingerprint       the shipped detector's fingerprint CNN alone (learnt from the zoo: not zero-shot)
+    top_levels        the shipped detector's top-levels part alone (learnt from the shipped
+                      generator: not zero-shot; train/detection/top_levels.py)
+    detector          models/detector.onnx as shipped (all its parts)
 
 Rows: real test images, the sanity battery's sets, the shipped generator (models/generator.onnx),
 the epoch snapshots of each --strangers run (runs the detector never saw; their domain FID from
@@ -42,6 +47,7 @@ from train.detection.config import DetectorConfig  # noqa: E402
 from train.detection.evaluate import MODELS, onnx_logits  # noqa: E402
 from train.detection.fit import fit_zero_shot, FitData, real_split  # noqa: E402
 from train.detection.sanity import make_battery  # noqa: E402
+from train.detection.strangers import part_outputs  # noqa: E402
 from train.detection.zero_shot import brightest_levels  # noqa: E402
 from train.detection.zoo import families, sample_zoo, zoo_generators  # noqa: E402
 from train.doc_numbers import replace_block, span  # noqa: E402
@@ -50,7 +56,9 @@ from train.gan.sampling import balanced_labels, generated_images, sample_images 
 from train.run.atomic import write_text_atomic  # noqa: E402
 from train.run.metrics_log import read_rows, training_minutes  # noqa: E402
 
-CANDIDATES = ("brightest_level", "brightest_cut", "brightest_strict", "coding_gap", "coding_cost", "detector")
+CANDIDATES = ("brightest_level", "brightest_cut", "brightest_strict", "coding_gap", "coding_cost", "fingerprint",
+              "top_levels", "detector")
+SHIPPED_PARTS = ("fingerprint", "top_levels")  # the shipped detector's learnt parts, read from its graph
 NEIGHBOUR_BINS = np.array([1, 3, 7, 15, 31, 63, 127, 191])  # bin edges of a neighbour's level: 9 bins
 REAL_FPR = 0.01
 
@@ -89,6 +97,7 @@ class Candidates:
         self.coder = ContextCoder(real_train)
         held_out = self.coder(real_calibration)
         self.coding_range = np.quantile(held_out, [REAL_FPR / 2, 1 - REAL_FPR / 2], axis=0)  # two-sided
+        self.shipped_parts = part_outputs(MODELS / "detector.onnx")
 
     def part_logits(self, images: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -98,18 +107,22 @@ class Candidates:
         """{candidate: score [N]}, higher = more generated-looking (for the AUC)."""
         coding = self.coder(images)
         centre = self.coding_range.mean(0)
+        shipped = self.shipped_parts(images)
         return {"brightest_level": -self.part_logits(images), "brightest_cut": -brightest_levels(images).astype(float),
                 "brightest_strict": -brightest_levels(images).astype(float),
                 "coding_gap": np.abs(coding[:, 0] - centre[0]), "coding_cost": np.abs(coding[:, 1] - centre[1]),
+                **{part: -shipped[part] for part in SHIPPED_PARTS},
                 "detector": -onnx_logits(MODELS / "detector.onnx", images)}
 
     def called_generated(self, images: np.ndarray) -> dict:
         coding, levels = self.coder(images), brightest_levels(images)
         lo, hi = self.coding_range
         outside = (coding < lo) | (coding > hi)
+        shipped = self.shipped_parts(images)
         return {"brightest_level": self.part_logits(images) < 0, "brightest_cut": levels < self.about["cut"],
                 "brightest_strict": levels < self.about["floor"],
                 "coding_gap": outside[:, 0], "coding_cost": outside[:, 1],
+                **{part: shipped[part] < 0 for part in SHIPPED_PARTS},
                 "detector": onnx_logits(MODELS / "detector.onnx", images) < 0}
 
 
@@ -211,7 +224,7 @@ def curve_figure(rows: dict, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strangers", nargs="*", default=["runs/recipe-seed1"])
     parser.add_argument("--zoo", nargs="*", default=[])
     parser.add_argument("--per-set", type=int, default=2000)
