@@ -24,6 +24,9 @@ class DetectorConfig:
     jobs: int = field(default=1, metadata=_help(
         "with --evaluate: held-out families fitted at once, each in a process of its own with its share "
         "of the CPU threads (2 on a 2-core CPU: the CNN is too small to keep two threads busy)"))
+    held_out_runs: list[str] = field(default_factory=lambda: ["strong_zoo/recipe-seed1"], metadata=_help(
+        "with --evaluate: runs (or exported generators' folders) held out one at a time beside the families, "
+        "their family's other runs kept in training (the second seed of the shipped recipe)", nargs="*"))
     report: Path = field(default=Path("docs/detector.md"), metadata=_help(
         "with --evaluate: the report to write (figures and results JSON beside it)"))
     sanity: bool = field(default=False, metadata=_help(

@@ -70,11 +70,25 @@ def scores(real: np.ndarray, generated: np.ndarray, ap_real: int) -> dict:
             "average_precision": average_precision(real[:ap_real], generated)}
 
 
-def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str, real: np.ndarray,
+def held_out_split(generators: list[ZooGenerator], held: str) -> tuple[list, list]:
+    """(training generators, test generators): `held` is a family, whose runs all leave training,
+    or a run's (or exported generator's) folder (--held-out-runs), which alone leaves it; the test
+    generators are the final ones of what left."""
+    if held in families(generators):
+        out = [g.family == held for g in generators]
+    else:
+        out = [g.run_dir.resolve() == Path(held).resolve() for g in generators]
+        if not any(out):
+            raise EvaluationError(f"--held-out-runs: {held} is no run or exported generator of the zoo")
+    return ([g for g, o in zip(generators, out) if not o], [g for g, o in zip(generators, out) if o and g.final])
+
+
+def held_out(config: DetectorConfig, generators: list[ZooGenerator], held: str, real: np.ndarray,
              discriminator_real: np.ndarray, threads: Optional[int] = None) -> dict:
-    """Fit without `family` (on `threads` CPU threads), test on its final generators; the parts' AP too."""
-    net, fitted = fit_detector(config, [g for g in generators if g.family != family], threads)
-    finals = [g for g in generators if g.family == family and g.final]
+    """Fit without `held` (a family or a run: held_out_split; on `threads` CPU threads), test on
+    its final generators; each part's AP too."""
+    training, finals = held_out_split(generators, held)
+    net, fitted = fit_detector(config, training, threads)
     generated, _ = sample_zoo(finals, config.test_per_family, config.seed + 7919)
     n = len(generated)
     result = {**scores(logits_of(net, real), logits_of(net, generated), n),
@@ -89,9 +103,12 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], family: str
 
 def held_out_all(config: DetectorConfig, generators: list[ZooGenerator], real: np.ndarray,
                  discriminator_real: np.ndarray) -> dict:
-    """`held_out` for every family. With --jobs N, N fits run at once, each in a process of its own
-    with 1/N of the CPU threads: the fingerprint CNN is too small to keep many threads busy."""
-    names = families(generators)
+    """`held_out` for every family, then each --held-out-runs run. With --jobs N, N fits run at
+    once, each in a process of its own with 1/N of the CPU threads: the fingerprint CNN is too
+    small to keep many threads busy."""
+    names = families(generators) + list(config.held_out_runs)
+    for run in config.held_out_runs:  # refused before an hour of fits, not after
+        held_out_split(generators, run)
     if config.jobs == 1:
         return {f: held_out(config, generators, f, real, discriminator_real) for f in names}
     threads, quiet = max(1, usable_cpus() // config.jobs), replace(config, progress=False)  # N bars would interleave

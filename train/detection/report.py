@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from train.detection.calibration import GOAL_BALANCED_ACCURACY  # noqa: E402
+from train.detection.model import PART_NAMES  # noqa: E402
 from train.detection.sanity import passed  # noqa: E402
 from train.run.atomic import write_text_atomic  # noqa: E402
 
@@ -32,12 +33,12 @@ def held_out_figure(held_out: dict, path: Path) -> None:
     names = list(held_out)
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(names), 3.6))
-    ax.bar(x - 0.2, [held_out[n]["balanced_accuracy"] for n in names], 0.4, label="detector (family held out)")
+    ax.bar(x - 0.2, [held_out[n]["balanced_accuracy"] for n in names], 0.4, label="detector (held out)")
     ax.bar(x + 0.2, [held_out[n]["discriminator"]["balanced_accuracy"] for n in names], 0.4, label="GAN discriminator")
     ax.axhline(GOAL_BALANCED_ACCURACY, color="green", linestyle="--", linewidth=1, label=f"goal {GOAL_BALANCED_ACCURACY:g}")
     ax.axhline(0.5, color="grey", linewidth=0.8)
     ax.set_xticks(x, names, rotation=20, ha="right", fontsize=8)
-    ax.set(ylabel="balanced accuracy", ylim=(0.4, 1.0), title="held-out generator families")
+    ax.set(ylabel="balanced accuracy", ylim=(0.4, 1.0), title="held-out generator families and runs")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -45,13 +46,17 @@ def held_out_figure(held_out: dict, path: Path) -> None:
 
 
 def held_out_table(held_out: dict) -> list[str]:
-    lines = ["| held-out family | balanced acc. | generated caught | real FPR (test) | AP | AP fingerprint only "
-             "| AP real-image model only | discriminator bal. acc. | discriminator AP |", "|" + "---|" * 9]
+    """One row a held-out family or run: the detector's figures, each part's AP alone, the discriminator's."""
+    parts = [p for p in PART_NAMES if all(f"{p}_average_precision" in r for r in held_out.values())]
+    lines = ["| held out | balanced acc. | generated caught | real FPR (test) | AP | "
+             + "".join(f"AP {p} only | " for p in parts) + "discriminator bal. acc. | discriminator AP |",
+             "|" + "---|" * (7 + len(parts))]
     for name, r in held_out.items():
         d = r["discriminator"]
         lines.append(f"| {name} | **{r['balanced_accuracy']:.3f}** | {r['generated_caught']:.3f} | {r['real_fpr']:.3f} "
-                     f"| {r['average_precision']:.3f} | {r['fingerprint_average_precision']:.3f} "
-                     f"| {r['real_model_average_precision']:.3f} | {d['balanced_accuracy']:.3f} | {d['average_precision']:.3f} |")
+                     f"| {r['average_precision']:.3f} | "
+                     + "".join(f"{r[p + '_average_precision']:.3f} | " for p in parts)
+                     + f"{d['balanced_accuracy']:.3f} | {d['average_precision']:.3f} |")
     return lines
 
 

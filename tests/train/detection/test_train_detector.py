@@ -12,19 +12,20 @@ from export.onnx_export import export_run
 from train.data import load_fashion_mnist
 from train.detection.calibration import false_positive_rate
 from train.detection.config import DetectorConfig
-from train.detection.evaluate import held_out, held_out_all, shuffled_test
+from train.detection.evaluate import held_out, held_out_all, held_out_split, shuffled_test
 from train.detection.export import load_detector_checkpoint, TOP_LEVELS_KEY, ZERO_SHOT_KEY
 from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
 from train.detection.strangers import export_date, part_logit_names, PARTS, part_outputs
 from train.detection.zoo import zoo_generators
 from train.detector import main
+from train.errors import EvaluationError
 
 
 def tiny_config(tmp_path, data_dir, zoo, **more):
     values = dict(out=tmp_path / "detector", export=tmp_path / "models" / "detector.onnx", zoo=[str(zoo)],
                   data_dir=data_dir, generated_train=120, generated_calibration=150, real_calibration=150,
                   test_per_family=30, epochs=1, batch_size=32, width=4, components=4, progress=False,
-                  report=tmp_path / "docs" / "detector.md")
+                  report=tmp_path / "docs" / "detector.md", held_out_runs=[])
     return DetectorConfig(**{**values, **more})
 
 
@@ -37,10 +38,12 @@ def fitted(tmp_path_factory, detector_data_dir, tiny_zoo):
 
 
 def cli_args(config: DetectorConfig) -> list:
-    """The command line that gives `config` (booleans, the zoo list and unset options aside)."""
+    """The command line that gives `config` (booleans, lists other than the zoo and the held-out runs,
+    and unset options aside)."""
     args = [f"--{k.replace('_', '-')}={v}" for k, v in vars(config).items()
             if v is not None and not isinstance(v, (bool, list))]
-    return args + ["--zoo", *config.zoo] + (["--evaluate"] if config.evaluate else []) + ["--no-progress"]
+    return (args + ["--zoo", *config.zoo, "--held-out-runs", *config.held_out_runs]
+            + (["--evaluate"] if config.evaluate else []) + ["--no-progress"])
 
 
 def test_fit_writes_checkpoint_report_and_an_onnx_model_the_runtime_reads(fitted):
@@ -101,6 +104,19 @@ def test_jobs_fit_the_held_out_families_in_processes_of_their_own_with_the_same_
     one_by_one = {f: held_out(config, generators, f, real, discriminator_real, threads=1) for f in in_processes}
     assert list(in_processes) == ["convtranspose-ns", "convtranspose-ns-unconditional", "mlp-ns"]
     assert in_processes == one_by_one
+
+
+def test_a_held_out_run_leaves_training_alone_and_an_unknown_one_is_refused_before_any_fit(fitted, tiny_zoo):
+    config = DetectorConfig(**{**vars(fitted), "generated_train": 90, "generated_calibration": 90})
+    generators = zoo_generators(config.zoo)
+    training, test = held_out_split(generators, str(tiny_zoo / "b"))
+    assert {g.run_dir.name for g in training} == {"a", "c"} and [g.name for g in test] == ["b/epoch_002"]
+    real = shuffled_test(config)[1][:100]
+    row = held_out(config, generators, str(tiny_zoo / "b"), real, np.zeros(len(real)), threads=1)
+    assert "mlp-ns" not in row["trained_on"] and row["generated"] == 30
+    with pytest.raises(EvaluationError, match="no run or exported generator of the zoo"):
+        held_out_all(DetectorConfig(**{**vars(config), "held_out_runs": ["runs/elsewhere"]}), generators, real,
+                     np.zeros(len(real)))
 
 
 def test_jobs_below_one_are_refused_naming_the_value_before_the_zoo_is_read(fitted, tmp_path, capsys):
