@@ -146,7 +146,7 @@ def strangers_table(results: dict, json_path: str) -> list[str]:
         parts = [f"{cell(name, part + '.caught', '.3f')} ({cell(name, part + '.average_precision', '.3f')})"
                  if part in row else "—" for part in PARTS]
         lines.append(f"| `{name}` | {cell(name, 'step', ',d')} | {'yes' if row['held_out'] else 'no'} | "
-                     f"{cell(name, 'domain_fid', '.1f')} | {cell(name, 'detector.balanced_accuracy', '.3f')} | "
+                     f"{cell(name, 'domain_fid', '.1f')} | {cell(name, 'detector.balanced_accuracy', '.4f')} | "
                      f"{cell(name, 'detector.caught', '.3f')} | {cell(name, 'detector.average_precision', '.3f')} | "
                      + " | ".join(parts) + " |")
     return lines
