@@ -6,6 +6,7 @@ import sys
 
 from train.command import run_command
 from train.detection.config import DetectorConfig
+from train.doc_numbers import look_up, replace_block, span
 from train.errors import TrainError
 
 
@@ -28,6 +29,25 @@ def refuse_combinations(config: DetectorConfig) -> None:
                          "the sanity battery included)")
 
 
+def strangers_table(results: dict, json_path: str) -> list[str]:
+    """One row a stranger: the detector's balanced accuracy, caught and AP at logit 0, and each
+    part's caught (AP); every figure a span citing `json_path`."""
+    from train.detection.model import PART_NAMES  # torch: only when the table is written
+    def cell(name: str, key: str, spec: str) -> str:
+        return span(json_path, f"strangers.{name}.{key}", look_up(results["strangers"][name], key), spec)
+    lines = ["| stranger | step | held out | domain FID | balanced accuracy | caught | AP | "
+             + " | ".join(f"`{part}` caught (AP)" for part in PART_NAMES) + " |",
+             "|---|---:|---|---:|---:|---:|---:|" + "---:|" * len(PART_NAMES)]
+    for name, row in results["strangers"].items():
+        parts = [f"{cell(name, part + '.caught', '.3f')} ({cell(name, part + '.average_precision', '.3f')})"
+                 if part in row else "—" for part in PART_NAMES]
+        lines.append(f"| `{name}` | {cell(name, 'step', ',d')} | {'yes' if row['held_out'] else 'no'} | "
+                     f"{cell(name, 'domain_fid', '.1f')} | {cell(name, 'detector.balanced_accuracy', '.4f')} | "
+                     f"{cell(name, 'detector.caught', '.3f')} | {cell(name, 'detector.average_precision', '.3f')} | "
+                     + " | ".join(parts) + " |")
+    return lines
+
+
 def act(config: DetectorConfig) -> dict:
     refuse_combinations(config)
     if config.sanity:
@@ -38,7 +58,12 @@ def act(config: DetectorConfig) -> dict:
         return measure_shipped(config)
     if config.strangers:
         from train.detection.strangers import measure_strangers
-        return measure_strangers(config)
+        result = measure_strangers(config)
+        if config.strangers_doc:
+            from train.detection.shipped import shown
+            replace_block(config.strangers_doc, "<!-- strangers -->", "<!-- /strangers -->",
+                          strangers_table(result, shown(config.strangers_json)))
+        return result
     if config.evaluate:
         from train.detection.evaluate import evaluate_detector
         return evaluate_detector(config)

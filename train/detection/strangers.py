@@ -8,7 +8,8 @@ the images' domain FID (the classifier-feature FID of train/metrics/domain.py), 
 can be read against the stranger's strength. A stranger is *held out* when its generator was
 exported after the detector was fitted (both files' `export_date`; a part joined later keeps the
 base's) and is not among the generators a joined part names in its metadata: the detector cannot
-have learnt from it. Written to --strangers-json (docs/strangers.json), which docs/detector.md cites.
+have learnt from it. Written to --strangers-json (docs/strangers.json), which docs/detector.md cites (the command puts
+the table in with --strangers-doc: train/detector.py).
 """
 import datetime
 import json
@@ -29,7 +30,6 @@ from train.detection.model import PART_NAMES as PARTS
 from train.detection.shipped import file_record, shown
 from train.detection.zero_shot import brightest_levels
 from train.detection.zoo import find_runs, is_exported
-from train.doc_numbers import look_up, replace_block, span
 from train.errors import EvaluationError
 from train.gan.sampling import balanced_labels, generated_images
 from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
@@ -134,24 +134,6 @@ def measure_stranger(folder: Path, reference: Reference, seed: int) -> dict:
     return row
 
 
-def strangers_table(results: dict, json_path: str) -> list[str]:
-    """One row a stranger: the detector's balanced accuracy, caught and AP at logit 0, and each
-    part's caught (AP); every figure a span citing `json_path`."""
-    def cell(name: str, key: str, spec: str) -> str:
-        return span(json_path, f"strangers.{name}.{key}", look_up(results["strangers"][name], key), spec)
-    lines = ["| stranger | step | held out | domain FID | balanced accuracy | caught | AP | "
-             + " | ".join(f"`{part}` caught (AP)" for part in PARTS) + " |",
-             "|---|---:|---|---:|---:|---:|---:|" + "---:|" * len(PARTS)]
-    for name, row in results["strangers"].items():
-        parts = [f"{cell(name, part + '.caught', '.3f')} ({cell(name, part + '.average_precision', '.3f')})"
-                 if part in row else "—" for part in PARTS]
-        lines.append(f"| `{name}` | {cell(name, 'step', ',d')} | {'yes' if row['held_out'] else 'no'} | "
-                     f"{cell(name, 'domain_fid', '.1f')} | {cell(name, 'detector.balanced_accuracy', '.4f')} | "
-                     f"{cell(name, 'detector.caught', '.3f')} | {cell(name, 'detector.average_precision', '.3f')} | "
-                     + " | ".join(parts) + " |")
-    return lines
-
-
 def measure_strangers(config: DetectorConfig) -> dict:
     """Measure --export on every stranger under config.stranger_dirs; write config.strangers_json."""
     folders = stranger_folders(config.stranger_dirs)
@@ -171,7 +153,4 @@ def measure_strangers(config: DetectorConfig) -> dict:
                "threshold": 0.0, "strangers": rows, "sources": [shown(Path(p)) for p in config.stranger_dirs]}
     config.strangers_json.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(config.strangers_json, json.dumps(results, indent=2) + "\n")
-    if config.strangers_doc:
-        replace_block(config.strangers_doc, "<!-- strangers -->", "<!-- /strangers -->",
-                      strangers_table(results, shown(config.strangers_json)))
     return results
