@@ -13,6 +13,7 @@ the table in with --strangers-doc: train/detector.py).
 """
 import datetime
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -100,6 +101,9 @@ def scored(real: dict, generated: dict) -> dict:
     generated = {**generated, "detector": np.min(list(generated.values()), 0)}
     return {name: {"balanced_accuracy": balanced_accuracy(real[name], generated[name]),
                    "caught": float(np.mean(generated[name] < 0)), "real_fpr": false_positive_rate(real[name], 0.0),
+                   # the binomial standard error of `caught`: how far another draw of noise may move it
+                   "caught_standard_error": float(np.sqrt(np.mean(generated[name] < 0)
+                                                          * np.mean(generated[name] >= 0) / len(generated[name]))),
                    "average_precision": average_precision(real[name], generated[name])} for name in real}
 
 
@@ -147,8 +151,9 @@ def measure_strangers(config: DetectorConfig) -> dict:
     learnt_from = {name.split("/")[0] for part in PARTS for name in detector.get(part, {}).get("generators", [])}
     reference = Reference(parts, parts(real_images), classifier, classifier_features(classifier, test),
                           export_date(Path(config.export)), learnt_from, detector.get("zero_shot", {}).get("floor"))
-    rows = {folder.name: measure_stranger(folder, reference, config.seed + 7919 + i)
-            for i, folder in enumerate(folders)}
+    # each stranger's noise from its name: adding a folder to strong_zoo/ changes no other row
+    rows = {folder.name: measure_stranger(folder, reference, config.seed + zlib.crc32(folder.name.encode()))
+            for folder in folders}
     results = {"date": datetime.date.today().isoformat(), "detector": detector, "real_images": len(real_images),
                "threshold": 0.0, "strangers": rows, "sources": [shown(Path(p)) for p in config.stranger_dirs]}
     config.strangers_json.parent.mkdir(parents=True, exist_ok=True)

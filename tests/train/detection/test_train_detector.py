@@ -176,6 +176,8 @@ def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(f
     runtime_fpr = np.mean([p.label == "generated" for p in detected.detect_arrays(real)])
     assert row["detector"]["real_fpr"] == pytest.approx(runtime_fpr)
     assert row["detector"]["caught"] >= max(row[part]["caught"] for part in PARTS)  # the minimum catches more
+    caught = row["detector"]["caught"]
+    assert row["detector"]["caught_standard_error"] == pytest.approx((caught * (1 - caught) / 40) ** 0.5)
     assert row["held_out"] == (export_date(exported_stranger / "generator.onnx") > export_date(fitted.export))
 
 
