@@ -15,10 +15,11 @@ MODES = ("evaluate", "sanity", "shipped", "strangers", "add_zero_shot", "add_top
 
 def refuse_combinations(config: DetectorConfig) -> None:
     """--evaluate, --sanity, --shipped, --strangers, --add-zero-shot and --add-top-levels are each a run of its own."""
-    if config.strangers and any(getattr(config, mode) for mode in MODES if mode != "strangers"):
-        raise TrainError("--strangers is a run of its own (it measures --export on --stranger-dirs)")
-    if config.add_top_levels and any(getattr(config, mode) for mode in MODES if mode != "add_top_levels"):
-        raise TrainError("--add-top-levels is a run of its own (it writes --export; --shipped measures it after)")
+    lone = {"strangers": "it measures --export on --stranger-dirs",
+            "add_top_levels": "it writes --export; --shipped measures it after"}
+    for mode, why in lone.items():
+        if getattr(config, mode) and any(getattr(config, other) for other in MODES if other != mode):
+            raise TrainError(f"--{mode.replace('_', '-')} is a run of its own ({why})")
     if config.add_zero_shot and (config.evaluate or config.sanity or config.shipped):
         raise TrainError("--add-zero-shot is a run of its own (it writes --export; --shipped measures it after)")
     if config.sanity and config.evaluate:

@@ -36,6 +36,7 @@ from train.gan.sampling import balanced_labels, generated_images
 from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
 from train.metrics.fid import fid_from_features
 from train.run.atomic import write_text_atomic
+from train.run.onnx_file import read_metadata
 
 
 def part_logit_names(model: onnx.ModelProto) -> dict:
@@ -81,8 +82,9 @@ def part_outputs(path: Path):
     return logits
 
 
-def export_date(path: Path) -> datetime.datetime:
-    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+def export_date(path: Path, meta: Optional[dict] = None) -> datetime.datetime:
+    """When the model at `path` was exported (its metadata `meta`, read from the file when not given)."""
+    meta = read_metadata(path) if meta is None else meta
     if "export_date" not in meta:
         raise EvaluationError(f"{path} has no export_date in its metadata: export it again")
     return datetime.datetime.fromisoformat(meta["export_date"])
@@ -127,10 +129,11 @@ def measure_stranger(folder: Path, reference: Reference, seed: int) -> dict:
     generator = folder / "generator.onnx"
     n = len(next(iter(reference.real.values())))
     images = generated_images(folder, balanced_labels(n, len(CLASS_NAMES)), np.random.default_rng(seed))
-    meta = ort.InferenceSession(str(generator), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    meta = read_metadata(generator)
     row = {"generator": file_record(generator), "run": meta.get("run"), "step": int(meta.get("step", 0)),
            "architecture": meta.get("architecture"), "loss": meta.get("loss"),
-           "held_out": export_date(generator) > reference.detector_date and folder.name not in reference.learnt_from,
+           "held_out": (export_date(generator, meta) > reference.detector_date
+                        and folder.name not in reference.learnt_from),
            "domain_fid": fid_from_features(reference.real_features, classifier_features(reference.classifier, images)),
            "images": len(images), **scored(reference.real, reference.parts(images))}
     if reference.floor is not None:  # how many reach the format's floor: the images the zero-shot part lets through

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from train.data import grey_levels, to_model_range
+from train.data import grey_levels
 from train.detection.calibration import fit_logistic
 
 TOP = 16  # the brightest pixels read
@@ -70,7 +70,8 @@ def at_or_above(images: np.ndarray, floor: int) -> np.ndarray:
 
 
 def levels_of(images: np.ndarray) -> torch.Tensor:
-    return grey_levels(to_model_range(torch.from_numpy(images))).round()
+    """uint8 images [N, H, W] -> their grey levels as floats [N, 1, H, W]."""
+    return torch.from_numpy(images).float().unsqueeze(1)
 
 
 def fit_top_levels(real_train: np.ndarray, generated: np.ndarray, real_calibration: np.ndarray,

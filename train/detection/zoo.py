@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from train.data import CLASS_NAMES
@@ -19,6 +18,7 @@ from train.errors import TrainError
 from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint
 from train.gan.config import TrainConfig
 from train.gan.sampling import balanced_labels, generated_images, sample_images
+from train.run.onnx_file import read_metadata
 from train.run.rundir import RunDir
 
 
@@ -63,7 +63,7 @@ def exported_generator(folder: Path) -> ZooGenerator:
     """The generator.onnx in `folder` (python -m export's) as a final zoo member; its family from
     the metadata (`architecture`, `loss`, `conditional`), which exports before `loss` lack."""
     path = folder / "generator.onnx"
-    meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    meta = read_metadata(path)
     if "loss" not in meta:
         raise TrainError(f"{path} has no `loss` in its metadata (exported before it was written): "
                          "export the run again to use it in the zoo")

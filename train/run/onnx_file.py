@@ -20,6 +20,12 @@ import train
 from detector.manifest import record
 from train.errors import ExportError
 
+def read_metadata(path: Path) -> dict:
+    """An ONNX model's metadata map: the keys `stamp` and the exporters wrote."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
 # ONNX opset the exporter pins: the dynamo exporter's default in torch 2.14, read by
 # onnxruntime >= 1.16.
 OPSET = 20
