@@ -9,8 +9,9 @@ Times `train_step` (--critic-steps discriminator updates and one generator updat
 not data loading. An image is one real image of a step's batch, so images/s is the epoch speed
 (a wgan-gp:5 step reads one batch and makes 5 D updates).
 
-Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), the default
-recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
+Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), "default, bf16"
+(--precision bf16: the CPU's bfloat16 autocast, AMX or AVX-512 BF16 where the CPU has them; on
+CUDA the default already is bf16), the default recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
 (train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
 epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it out).
 --json FILE also writes {device: {row: images/s}} with the settings. They are measured side by side:
@@ -57,7 +58,7 @@ class Bench:
         channels, size = image_shape(config)
         self.real = torch.rand(config.batch_size, channels, size, size, device=device) * 2 - 1
         self.labels = torch.randint(0, self.state.generator.num_classes, (config.batch_size,), device=device)
-        self.autocast = make_autocast(device)
+        self.autocast = make_autocast(device, config.precision)
         self.device, self.seconds, self.images = device, 0.0, 0
 
     def run(self, steps: int, timed: bool = True) -> None:
@@ -76,10 +77,11 @@ class Bench:
 
 
 def recipes(batch_size: int, losses: list, dogs: bool = True) -> dict:
-    """{row name: TrainConfig}: the default, the old default, the default with each loss, and
-    the 64×64 RGB recipe (its own batch size)."""
+    """{row name: TrainConfig}: the default, the old default, the default in bf16, the default
+    with each loss, and the 64×64 RGB recipe (its own batch size)."""
     rows = {"default": TrainConfig(batch_size=batch_size),
-            "old default": TrainConfig(batch_size=batch_size, **DCGAN_RECIPE)}
+            "old default": TrainConfig(batch_size=batch_size, **DCGAN_RECIPE),
+            "default, bf16": TrainConfig(batch_size=batch_size, precision="bf16")}
     for loss, critic in losses:
         rows[f"default, {loss}:{critic}"] = TrainConfig(batch_size=batch_size, loss=loss, critic_steps=critic)
     if dogs:

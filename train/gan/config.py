@@ -101,6 +101,10 @@ class TrainConfig:
     # Running
     device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata=_help(
         "where to train; auto picks CUDA when present"))
+    precision: Literal["auto", "fp32", "bf16"] = field(default="auto", metadata=_help(
+        "number format of the forward passes: bf16 autocasts convolutions and matrix products to "
+        "bfloat16 (on a CPU with AMX or AVX-512 BF16 too: bench/train_speed.py measures the gain); "
+        "fp32 does not; auto is bf16 on CUDA and fp32 on the CPU"))
     seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
     log_every: int = field(default=1, metadata=_help("write a metrics.jsonl row every N steps"))
     progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))

@@ -30,9 +30,11 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_autocast(device: torch.device):
-    if device.type == "cuda":
-        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+def make_autocast(device: torch.device, precision: str = "auto"):
+    """A no-argument factory of the context the forward passes run in (--precision): bfloat16
+    autocast, or nothing. The losses themselves stay float32 either way (autocast's op lists)."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext
 
 

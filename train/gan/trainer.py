@@ -327,7 +327,7 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
     monitor = DomainFID.for_config(config) if ranks.is_main else None
     board = open_log(config, ranks.is_main)  # --tensorboard: rank 0's TensorBoardLog, or None
     with stop_on_sigint(deadline_after(config.max_minutes)) as stop:
-        loop = Loop(config, data, run, device, make_autocast(device), stop)
+        loop = Loop(config, data, run, device, make_autocast(device, config.precision), stop)
         while state.step < total and not stop.any:
             epoch = state.step // steps_per_epoch + 1
             started = time.perf_counter()

@@ -1,9 +1,13 @@
-"""StopFlags: Ctrl-C and the --max-minutes budget, checked between steps."""
+"""StopFlags: Ctrl-C and the --max-minutes budget, checked between steps; --precision's autocast."""
+import contextlib
 import signal
+
+import pytest
+import torch
 
 from train.gan import runtime
 from train.gan.distributed import SINGLE
-from train.gan.runtime import deadline_after, StopFlags, stop_on_sigint
+from train.gan.runtime import deadline_after, make_autocast, StopFlags, stop_on_sigint
 
 
 def test_ctrl_c_sets_interrupted_and_the_handler_is_restored():
@@ -27,3 +31,18 @@ def test_the_deadline_ends_the_run_once_passed(monkeypatch):
 def test_no_budget_never_runs_out():
     assert deadline_after(None) is None
     assert not StopFlags().agree(SINGLE)
+
+
+@pytest.mark.parametrize("device, precision, autocast", [
+    ("cpu", "auto", False), ("cpu", "fp32", False), ("cpu", "bf16", True),
+    ("cuda", "auto", True), ("cuda", "fp32", False), ("cuda", "bf16", True)])
+def test_precision_picks_whether_the_forward_passes_autocast(device, precision, autocast):
+    assert (make_autocast(torch.device(device), precision) is not contextlib.nullcontext) == autocast
+
+
+def test_bf16_on_the_cpu_computes_in_bfloat16_and_keeps_float32_weights():
+    layer = torch.nn.Linear(4, 2)
+    with make_autocast(torch.device("cpu"), "bf16")():
+        assert torch.get_autocast_dtype("cpu") == torch.bfloat16
+        out = layer(torch.randn(3, 4))
+    assert out.dtype == torch.bfloat16 and layer.weight.dtype == torch.float32
