@@ -10,9 +10,9 @@ only against a hash its caller gives (``--sha256``).
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import ModelError
 
 MANIFEST = "manifest.json"
@@ -68,14 +68,7 @@ def record(path: Path) -> None:
     files = read_manifest(path.parent) if manifest.exists() else {}  # a broken one is refused
     files[path.name] = file_sha256(path)
     text = json.dumps({"files": dict(sorted(files.items()))}, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, manifest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(manifest, lambda f: f.write(text.encode("utf-8")))
 
 
 def _hash(path: Path) -> str:

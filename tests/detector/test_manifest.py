@@ -113,6 +113,7 @@ def test_record_adds_an_entry_and_keeps_the_others(tmp_path):
     assert read_manifest(tmp_path) == {"a.onnx": hashlib.sha256(b"new a").hexdigest(),
                                        "b.onnx": hashlib.sha256(b"b").hexdigest()}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+    assert (tmp_path / MANIFEST).stat().st_mode & 0o777 == (tmp_path / "a.onnx").stat().st_mode & 0o777
 
 
 def test_record_refuses_to_rewrite_a_broken_manifest(tmp_path):

@@ -56,3 +56,17 @@ def test_an_exception_in_the_writer_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic(tmp_path / "file", half_then_fail)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("helper", HELPERS)
+def test_written_file_has_the_mode_a_plain_open_gives(tmp_path, helper, umask):
+    write, _ = HELPERS[helper]
+    old = os.umask(umask)
+    try:
+        write(tmp_path / "file", "text")
+        (tmp_path / "plain").write_text("text")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "file").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+    assert os.umask(old) == old  # the helper left the process's umask as it found it
