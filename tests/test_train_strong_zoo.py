@@ -1,0 +1,55 @@
+"""scripts/train_strong_zoo.sh, dry: PYTHON=echo prints the commands it would run, which are
+parsed with `python -m train`'s own parser."""
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+from argparse_dataclass import ArgumentParser
+
+from train.gan.config import TrainConfig
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "train_strong_zoo.sh"
+NAMES = ["recipe-seed1", "mlp-recipe", "pixelshuffle-recipe", "upsample-recipe"]
+
+
+def dry_run(tmp_path, *names):
+    env = {**os.environ, "PYTHON": "echo", "RUNS": str(tmp_path)}
+    done = subprocess.run([str(SCRIPT), *names], capture_output=True, text=True, env=env, cwd=tmp_path)
+    commands = [shlex.split(line) for line in done.stdout.splitlines() if not line.startswith("==")]
+    return done, commands
+
+
+def test_every_run_is_the_default_recipe_for_125_epochs_with_a_seed_of_its_own(tmp_path):
+    done, commands = dry_run(tmp_path)
+    assert done.returncode == 0, done.stderr
+    trains = [c[2:] for c in commands if c[:2] == ["-m", "train"]]
+    exports = [c for c in commands if c[:2] == ["-m", "export"]]
+    configs = [ArgumentParser(TrainConfig).parse_args(args) for args in trains]
+    assert [c.run_dir for c in configs] == [tmp_path / name for name in NAMES]
+    assert all(c.epochs == 125 and c.loss == "hinge" and c.ema == 0.999 for c in configs)
+    assert len({c.seed for c in configs} | {TrainConfig().seed}) == len(NAMES) + 1  # none is the shipped run's
+    assert {c.generator for c in configs} >= {"convtranspose", "mlp", "pixelshuffle", "upsample"}
+    assert [e[-1] for e in exports] == [f"strong_zoo/{name}" for name in NAMES]
+
+
+def test_a_run_with_a_checkpoint_is_resumed(tmp_path):
+    (tmp_path / "mlp-recipe" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "mlp-recipe" / "checkpoints" / "latest.pt").write_bytes(b"")
+    _, commands = dry_run(tmp_path, "mlp-recipe", "upsample-recipe")
+    resumed = ["--resume" in c for c in commands if c[:2] == ["-m", "train"]]
+    assert resumed == [True, False]
+
+
+@pytest.mark.parametrize("name", ["nosuch", "shipped-recipe"])
+def test_an_unknown_run_is_refused_before_anything_runs(tmp_path, name):
+    done, commands = dry_run(tmp_path, "mlp-recipe", name)
+    assert done.returncode == 2 and name in done.stderr
+    assert commands == []
+
+
+def test_the_committed_strong_generators_name_their_runs_here():
+    committed = {p.name for p in (REPO / "strong_zoo").iterdir() if p.is_dir()}
+    assert committed - {"shipped-recipe"} <= set(NAMES)  # the shipped run's checkpoints are gone
