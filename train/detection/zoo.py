@@ -120,7 +120,8 @@ def families(generators: list[ZooGenerator]) -> list[str]:
 def sample_generator(generator: ZooGenerator, n: int, seed: int) -> np.ndarray:
     """n uint8 images [n, 28, 28] from one zoo generator, classes balanced, noise from `seed`."""
     if generator.exported:
-        return generated_images(generator.checkpoint.parent, balanced_labels(n, len(CLASS_NAMES)), np.random.default_rng(seed))
+        return generated_images(generator.checkpoint.parent, balanced_labels(n, len(CLASS_NAMES)),
+                                np.random.default_rng(seed))
     checkpoint = load_checkpoint(generator.checkpoint)
     network = generator_from_checkpoint(checkpoint, ema=generator.ema)
     labels = balanced_labels(n, network.num_classes)
