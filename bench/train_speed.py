@@ -9,7 +9,7 @@ Times `train_step` (--critic-steps discriminator updates and one generator updat
 not data loading. An image is one real image of a step's batch, so images/s is the epoch speed
 (a wgan-gp:5 step reads one batch and makes 5 D updates).
 
-Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), "default, bf16"
+Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), "default-bf16"
 (--precision bf16: the CPU's bfloat16 autocast, AMX or AVX-512 BF16 where the CPU has them; on
 CUDA the default already is bf16), the default recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
 (train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
@@ -81,7 +81,7 @@ def recipes(batch_size: int, losses: list, dogs: bool = True) -> dict:
     with each loss, and the 64×64 RGB recipe (its own batch size)."""
     rows = {"default": TrainConfig(batch_size=batch_size),
             "old default": TrainConfig(batch_size=batch_size, **DCGAN_RECIPE),
-            "default, bf16": TrainConfig(batch_size=batch_size, precision="bf16")}
+            "default-bf16": TrainConfig(batch_size=batch_size, precision="bf16")}
     for loss, critic in losses:
         rows[f"default, {loss}:{critic}"] = TrainConfig(batch_size=batch_size, loss=loss, critic_steps=critic)
     if dogs:
