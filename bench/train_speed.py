@@ -11,7 +11,8 @@ not data loading. An image is one real image of a step's batch, so images/s is t
 
 Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), "default-bf16"
 (--precision bf16: the CPU's bfloat16 autocast, AMX or AVX-512 BF16 where the CPU has them; on
-CUDA the default already is bf16), the default recipe with each --losses entry (LOSS or LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
+CUDA the default already is bf16), the default recipe with each --losses entry (LOSS or
+LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
 (train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
 epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it out).
 --json FILE also writes {device: {row: images/s}} with the settings. They are measured side by side:

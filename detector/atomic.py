@@ -1,6 +1,6 @@
 """Whole-or-nothing files: a reader sees the old content or the new, never half of it.
 
-`write_atomic` is the one writer of such files: the runtime's manifest here, and everything
+`write_atomic` (and `write_text_atomic` on top of it) is the one writer of such files: the runtime's manifest here, and everything
 train/run/atomic.py writes for a run or a command (config.json, checkpoints, eval.json, the
 detector's fit, installed models). The temporary file is `.NAME.XXXX.tmp` beside the target, so a
 process killed mid-write leaves at most such a file.
@@ -44,3 +44,8 @@ def write_atomic(path: "str | os.PathLike", write: Callable[[BinaryIO], None]) -
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def write_text_atomic(path: "str | os.PathLike", text: str) -> None:
+    """`text` (UTF-8) as the whole content of `path`."""
+    write_atomic(path, lambda f: f.write(text.encode("utf-8")))

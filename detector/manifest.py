@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from .atomic import write_atomic
+from .atomic import write_text_atomic
 from .errors import ModelError
 
 MANIFEST = "manifest.json"
@@ -68,7 +68,7 @@ def record(path: Path) -> None:
     files = read_manifest(path.parent) if manifest.exists() else {}  # a broken one is refused
     files[path.name] = file_sha256(path)
     text = json.dumps({"files": dict(sorted(files.items()))}, indent=2) + "\n"
-    write_atomic(manifest, lambda f: f.write(text.encode("utf-8")))
+    write_text_atomic(manifest, text)
 
 
 def _hash(path: Path) -> str:

@@ -11,14 +11,9 @@ from pathlib import Path
 
 import torch
 
-from detector.atomic import write_atomic
+from detector.atomic import write_atomic, write_text_atomic
 
 __all__ = ["write_atomic", "write_text_atomic", "save_torch_atomic"]
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """`text` (UTF-8) as the whole content of `path`."""
-    write_atomic(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def save_torch_atomic(obj, path: Path) -> None:
