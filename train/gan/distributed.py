@@ -119,6 +119,8 @@ class CrossRankBatchNorm(nn.Module):
         if not self.training:
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                                 False, 0.0, self.eps)
+        dtype = x.dtype  # bfloat16 under autocast: the statistics are float32, as BatchNorm's are
+        x = x.float()
         dims = [0, *range(2, x.dim())]
         count = x.numel() // x.shape[1] * (dist.get_world_size() if dist.is_initialized() else 1)
         shape = (1, -1, *([1] * (x.dim() - 2)))
@@ -130,7 +132,9 @@ class CrossRankBatchNorm(nn.Module):
             self.running_var.lerp_(var * count / (count - 1), self.momentum)
             self.num_batches_tracked += 1
         out = centred * torch.rsqrt(var + self.eps).view(shape)
-        return out if self.weight is None else out * self.weight.view(shape) + self.bias.view(shape)
+        if self.weight is not None:
+            out = out * self.weight.view(shape) + self.bias.view(shape)
+        return out.to(dtype)
 
 
 def convert_batchnorm(module: nn.Module) -> None:

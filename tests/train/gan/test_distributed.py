@@ -56,6 +56,21 @@ def test_cross_rank_batchnorm_alone_is_batchnorm(dims):
     torch.testing.assert_close(ours.eval()(x), norm.eval()(x))
 
 
+def test_cross_rank_batchnorm_under_bf16_autocast_is_batchnorm():
+    """A bf16 input (a convolution's output under autocast) comes out bf16 as from BatchNorm,
+    with the statistics and the running buffers kept in float32."""
+    torch.manual_seed(0)
+    norm, ours = nn.BatchNorm2d(3), CrossRankBatchNorm(nn.BatchNorm2d(3))
+    x = (torch.randn(8, 3, 5, 5) * 3 + 1).to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, out2 = norm(x), ours(x)
+    assert out2.dtype == out.dtype == torch.bfloat16
+    torch.testing.assert_close(out2.float(), out.float(), atol=2e-2, rtol=2e-2)  # bf16: 8 bits of mantissa
+    assert ours.running_mean.dtype == ours.running_var.dtype == torch.float32
+    torch.testing.assert_close(ours.running_mean, norm.running_mean, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.running_var, norm.running_var, atol=1e-4, rtol=1e-4)
+
+
 def test_convert_batchnorm_keeps_the_state_dict():
     generator = Generator(latent_dim=8, num_classes=4, width=8)
     before = {k: v.clone() for k, v in generator.state_dict().items()}
