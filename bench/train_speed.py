@@ -15,14 +15,16 @@ CUDA the default already is bf16), the default recipe with each --losses entry (
 LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
 (train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
 epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it out).
---json FILE also writes {device: {row: images/s}} with the settings. They are measured side by side:
-every row gets its own networks and warm-up, then --rounds rounds each run steps/rounds steps
-of every row in turn (the order rotating per round), so a machine that slows down or speeds up
+--json FILE also writes {device: {row: images/s}} with the settings (the CPU's model among them,
+and whether it has bfloat16 units: without, the bf16 row is emulated and slow). They are
+measured side by side: every row gets its own networks and warm-up, then --rounds rounds each
+run steps/rounds steps of every row in turn (the order rotating per round), so a machine that slows down or speeds up
 during the run (thermal limits, other jobs) affects all rows alike. The table gives images/s,
 the minutes of the default --epochs at that speed, and the ratio to the first row.
 """
 import argparse
 import json
+import platform
 import sys
 import time
 from pathlib import Path
@@ -33,7 +35,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train.data import image_shape  # noqa: E402
 from train.gan.config import DCGAN_RECIPE, DOGS_RECIPE, TrainConfig  # noqa: E402
-from train.gan.runtime import usable_cpus  # noqa: E402
+from train.gan.runtime import cpu_has_bf16, usable_cpus  # noqa: E402
 from train.gan.trainer import make_autocast, new_state, train_step  # noqa: E402
 
 LOSSES = ("ns", "wgan-gp:5")
@@ -120,6 +122,16 @@ def table(device: str, rates: dict, configs: dict) -> str:
     return "\n".join(lines)
 
 
+def cpu_model() -> str:
+    """The CPU's name as Linux gives it (/proc/cpuinfo), else platform's."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60, help="timed steps per row")
@@ -148,6 +160,7 @@ def main() -> None:
         print(table(device.type, rates, configs))
     if args.json:
         settings = {"steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "threads": usable_cpus(),
+                    "cpu": {"model": cpu_model(), "bf16_units": cpu_has_bf16()},
                     "batch_size": {name: c.batch_size for name, c in configs.items()}}
         minutes = {device: {name: configs[name].epochs * epoch_images(configs[name]) / rate / 60
                             for name, rate in rates.items()} for device, rates in found.items()}

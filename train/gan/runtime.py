@@ -4,6 +4,7 @@ import contextlib
 import os
 import signal
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -30,9 +31,20 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 itself (AVX-512 BF16 or AMX). Without either, oneDNN
+    emulates it, and bf16 autocast trains several times slower than float32."""
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
 def make_autocast(device: torch.device, precision: str = "auto"):
     """A no-argument factory of the context the forward passes run in (--precision): bfloat16
-    autocast, or nothing. The losses themselves stay float32 either way (autocast's op lists)."""
+    autocast, or nothing. The losses themselves stay float32 either way (autocast's op lists).
+    bf16 asked for on a CPU without bfloat16 units is done as asked, with a warning."""
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
+        warnings.warn("--precision bf16: this CPU has no bfloat16 units (AVX-512 BF16 or AMX), so "
+                      "bf16 autocast is emulated and slower than float32 (bench/train_speed.py "
+                      "measures both)", RuntimeWarning, stacklevel=2)
     if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext

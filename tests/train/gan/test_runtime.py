@@ -1,6 +1,7 @@
 """StopFlags: Ctrl-C and the --max-minutes budget, checked between steps; --precision's autocast."""
 import contextlib
 import signal
+import warnings
 
 import pytest
 import torch
@@ -33,6 +34,7 @@ def test_no_budget_never_runs_out():
     assert not StopFlags().agree(SINGLE)
 
 
+@pytest.mark.filterwarnings("ignore:--precision bf16")  # this CPU may lack bfloat16 units
 @pytest.mark.parametrize("device, precision, autocast", [
     ("cpu", "auto", False), ("cpu", "fp32", False), ("cpu", "bf16", True),
     ("cuda", "auto", True), ("cuda", "fp32", False), ("cuda", "bf16", True)])
@@ -40,9 +42,21 @@ def test_precision_picks_whether_the_forward_passes_autocast(device, precision, 
     assert (make_autocast(torch.device(device), precision) is not contextlib.nullcontext) == autocast
 
 
+@pytest.mark.filterwarnings("ignore:--precision bf16")  # this CPU may lack bfloat16 units
 def test_bf16_on_the_cpu_computes_in_bfloat16_and_keeps_float32_weights():
     layer = torch.nn.Linear(4, 2)
     with make_autocast(torch.device("cpu"), "bf16")():
         assert torch.get_autocast_dtype("cpu") == torch.bfloat16
         out = layer(torch.randn(3, 4))
     assert out.dtype == torch.bfloat16 and layer.weight.dtype == torch.float32
+
+
+@pytest.mark.parametrize("has_bf16, warned", [(True, False), (False, True)])
+def test_bf16_on_a_cpu_without_bfloat16_units_warns(monkeypatch, has_bf16, warned):
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: has_bf16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runtime.make_autocast(torch.device("cpu"), "bf16")
+        runtime.make_autocast(torch.device("cpu"), "auto")  # float32: nothing to warn about
+    assert [str(w.message).startswith("--precision bf16: this CPU has no bfloat16 units") for w in caught] \
+        == ([True] if warned else [])
