@@ -4,10 +4,15 @@
 # exported into strong_zoo/NAME when it ends. Hours of one CPU core each (strong_zoo/README.md has
 # the minutes), so the generators are committed and `python -m train.detector` needs none of this.
 # Usage: scripts/train_strong_zoo.sh [NAME ...]   (default: every run below, one after another)
-#   RUNS=runs/strong  where the run directories go      CORE=N  pin the runs to CPU core N
-# Two shells with different NAMEs and CORE=0 / CORE=1 train two runs side by side. A run whose
-# checkpoints/latest.pt exists is resumed (--resume), so a stopped run continues where it was.
+#   RUNS=runs/strong  where the run directories go      CORE=N  pin the runs to CPU core(s) N
+#   NPROC=K  train each run with DistributedDataParallel over K CPU processes (torchrun, gloo): the
+#            same global batch and recipe (docs/gan_notes.md section 5)
+# Two shells with different NAMEs and CORE=0 / CORE=1 train two runs side by side; CORE=0,1
+# NPROC=2 trains one run on both cores. A run whose checkpoints/latest.pt exists is resumed
+# (--resume), so a stopped run continues where it was.
 # Every run names its generator and seed; the rest is the default recipe (train/gan/config.py).
+# Pixel shuffle trained in bf16 on a CPU with AMX; nearest up-sampling in float32, on a CPU
+# without bfloat16 units, where bf16 is emulated and slower (docs/training.md).
 set -euo pipefail
 runs=${RUNS:-runs/strong}
 python=${PYTHON:-python}
@@ -15,11 +20,13 @@ declare -A flags=(
     [recipe-seed1]="--seed 1 --generator convtranspose"
     [mlp-recipe]="--seed 3 --generator mlp"
     [pixelshuffle-recipe]="--seed 4 --generator pixelshuffle --precision bf16"
-    [upsample-recipe]="--seed 5 --generator upsample --precision bf16"
+    [upsample-recipe]="--seed 5 --generator upsample"
 )
 order=(recipe-seed1 mlp-recipe pixelshuffle-recipe upsample-recipe)
 pin=()
 [[ -n ${CORE:-} ]] && pin=(taskset -c "$CORE")
+launch=("$python")
+[[ ${NPROC:-1} != 1 ]] && launch=("$python" -m torch.distributed.run --standalone "--nproc_per_node=$NPROC")
 names=("${@:-${order[@]}}")
 for name in "${names[@]}"; do  # every name checked before any run starts
     [[ -n ${flags[$name]:-} ]] || { echo "train_strong_zoo.sh: no run named $name (${order[*]})" >&2; exit 2; }
@@ -30,7 +37,7 @@ for name in "${names[@]}"; do
     [[ -f $run/checkpoints/latest.pt ]] && resume=(--resume)
     echo "== $name"
     # shellcheck disable=SC2086  # the flags are words
-    "${pin[@]}" $python -m train --run-dir "$run" --device cpu --epochs 125 --no-progress \
+    "${pin[@]}" "${launch[@]}" -m train --run-dir "$run" --device cpu --epochs 125 --no-progress \
         ${flags[$name]} "${resume[@]}"
     $python -m export --checkpoint "$run/checkpoints/latest.pt" --out "strong_zoo/$name"
 done

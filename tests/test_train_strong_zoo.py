@@ -15,8 +15,8 @@ SCRIPT = REPO / "scripts" / "train_strong_zoo.sh"
 NAMES = ["recipe-seed1", "mlp-recipe", "pixelshuffle-recipe", "upsample-recipe"]
 
 
-def dry_run(tmp_path, *names):
-    env = {**os.environ, "PYTHON": "echo", "RUNS": str(tmp_path)}
+def dry_run(tmp_path, *names, **settings):
+    env = {**os.environ, "PYTHON": "echo", "RUNS": str(tmp_path), **settings}
     done = subprocess.run([str(SCRIPT), *names], capture_output=True, text=True, env=env, cwd=tmp_path)
     commands = [shlex.split(line) for line in done.stdout.splitlines() if not line.startswith("==")]
     return done, commands
@@ -41,6 +41,15 @@ def test_a_run_with_a_checkpoint_is_resumed(tmp_path):
     _, commands = dry_run(tmp_path, "mlp-recipe", "upsample-recipe")
     resumed = ["--resume" in c for c in commands if c[:2] == ["-m", "train"]]
     assert resumed == [True, False]
+
+
+def test_nproc_trains_a_run_with_torchrun_over_that_many_processes(tmp_path):
+    _, commands = dry_run(tmp_path, "upsample-recipe", NPROC="2")
+    train = commands[0]
+    assert train[:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m"]
+    config = ArgumentParser(TrainConfig).parse_args(train[6:])  # the same flags as one process gets
+    assert train[5] == "train" and config.generator == "upsample" and config.epochs == 125
+    assert commands[1][:2] == ["-m", "export"]
 
 
 @pytest.mark.parametrize("name", ["nosuch", "shipped-recipe"])
