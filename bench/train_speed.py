@@ -11,7 +11,8 @@ not data loading. An image is one real image of a step's batch, so images/s is t
 
 Rows: "default" (TrainConfig()), "old default" (train.gan.config.DCGAN_RECIPE), "default-bf16"
 (--precision bf16: the CPU's bfloat16 autocast, AMX or AVX-512 BF16 where the CPU has them; on
-CUDA the default already is bf16), the default recipe with each --losses entry (LOSS or
+CUDA the default already is bf16), with --compile "default-compiled" (torch.compile, which its
+warm-up steps compile), the default recipe with each --losses entry (LOSS or
 LOSS:CRITIC_STEPS), and "dogs-64x64-RGB"
 (train.gan.config.DOGS_RECIPE: ./run.sh's 64×64 RGB recipe at its own batch size, 64; its
 epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it out).
@@ -79,12 +80,14 @@ class Bench:
         return self.images / self.seconds
 
 
-def recipes(batch_size: int, losses: list, dogs: bool = True) -> dict:
-    """{row name: TrainConfig}: the default, the old default, the default in bf16, the default
-    with each loss, and the 64×64 RGB recipe (its own batch size)."""
+def recipes(batch_size: int, losses: list, dogs: bool = True, compiled: bool = False) -> dict:
+    """{row name: TrainConfig}: the default, the old default, the default in bf16 (and compiled),
+    the default with each loss, and the 64×64 RGB recipe (its own batch size)."""
     rows = {"default": TrainConfig(batch_size=batch_size),
             "old default": TrainConfig(batch_size=batch_size, **DCGAN_RECIPE),
             "default-bf16": TrainConfig(batch_size=batch_size, precision="bf16")}
+    if compiled:
+        rows["default-compiled"] = TrainConfig(batch_size=batch_size, compile=True)
     for loss, critic in losses:
         rows[f"default, {loss}:{critic}"] = TrainConfig(batch_size=batch_size, loss=loss, critic_steps=critic)
     if dogs:
@@ -142,13 +145,15 @@ def main() -> None:
                         default=[parse_variant(v) for v in LOSSES],
                         help=f"the default recipe with these losses too (default: {' '.join(LOSSES)})")
     parser.add_argument("--no-dogs", dest="dogs", action="store_false", help="leave out the 64x64 RGB row")
+    parser.add_argument("--compile", action="store_true",
+                        help="add the row default-compiled (--compile; its warm-up compiles, a minute)")
     parser.add_argument("--json", type=Path, help="also write the rates to this JSON file")
     args = parser.parse_args()
     if args.steps < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--steps and --rounds must be >= 1, --warmup >= 0")
     torch.set_num_threads(usable_cpus())
     torch.set_flush_denormal(True)
-    configs = recipes(args.batch_size, list(dict.fromkeys(args.losses)), args.dogs)
+    configs = recipes(args.batch_size, list(dict.fromkeys(args.losses)), args.dogs, args.compile)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"batch {args.batch_size}, {args.steps} timed steps per row in {args.rounds} interleaved "
           f"rounds, {usable_cpus()} CPU threads; min/run = the recipe's --epochs at that speed")

@@ -11,8 +11,9 @@
 # NPROC=2 trains one run on both cores. A run whose checkpoints/latest.pt exists is resumed
 # (--resume), so a stopped run continues where it was.
 # Every run names its generator and seed; the rest is the default recipe (train/gan/config.py).
-# Pixel shuffle trained in bf16 on a CPU with AMX; nearest up-sampling in float32, on a CPU
-# without bfloat16 units, where bf16 is emulated and slower (docs/training.md).
+# Pixel shuffle trained in bf16 on a CPU with AMX; nearest up-sampling in float32 with
+# torch.compile, on a CPU without bfloat16 units, where bf16 is emulated and slower
+# (docs/training.md), and with NPROC=2 CORE=0,1.
 set -euo pipefail
 runs=${RUNS:-runs/strong}
 python=${PYTHON:-python}
@@ -20,7 +21,7 @@ declare -A flags=(
     [recipe-seed1]="--seed 1 --generator convtranspose"
     [mlp-recipe]="--seed 3 --generator mlp"
     [pixelshuffle-recipe]="--seed 4 --generator pixelshuffle --precision bf16"
-    [upsample-recipe]="--seed 5 --generator upsample"
+    [upsample-recipe]="--seed 5 --generator upsample --compile"
 )
 order=(recipe-seed1 mlp-recipe pixelshuffle-recipe upsample-recipe)
 pin=()

@@ -105,6 +105,10 @@ class TrainConfig:
         "number format of the forward passes: bf16 autocasts convolutions and matrix products to "
         "bfloat16 (on a CPU with AMX or AVX-512 BF16 too: bench/train_speed.py measures the gain); "
         "fp32 does not; auto is bf16 on CUDA and fp32 on the CPU"))
+    compile: bool = field(default=False, metadata=_help(
+        "torch.compile the generator and discriminator (inductor; on the CPU it needs a C++ "
+        "compiler): the first steps take a minute to compile, then each step is faster "
+        "(bench/train_speed.py --compile measures it)"))
     seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
     log_every: int = field(default=1, metadata=_help("write a metrics.jsonl row every N steps"))
     progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))

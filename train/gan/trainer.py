@@ -69,11 +69,15 @@ def new_state(config: TrainConfig, num_classes: int, device: torch.device) -> Tr
     fixed_labels = torch.arange(config.sample_rows(num_classes), device=device).repeat_interleave(SAMPLES_PER_CLASS)
     fixed_labels = fixed_labels % generator.num_classes  # --unconditional: all 0, a plain grid
     fixed_noise = torch.randn(len(fixed_labels), config.latent_dim, generator=noise_rng).to(device)
-    return TrainState(generator, discriminator,
-                      torch.optim.Adam(generator.parameters(), config.lr_g, betas=betas),
-                      torch.optim.Adam(discriminator.parameters(), config.lr_d, betas=betas),
-                      noise_rng, fixed_noise, fixed_labels,
-                      ema=make_ema(generator) if config.ema > 0 else None)
+    state = TrainState(generator, discriminator,
+                       torch.optim.Adam(generator.parameters(), config.lr_g, betas=betas),
+                       torch.optim.Adam(discriminator.parameters(), config.lr_d, betas=betas),
+                       noise_rng, fixed_noise, fixed_labels,
+                       ema=make_ema(generator) if config.ema > 0 else None)
+    if config.compile:  # in place, after the EMA's copy: state_dict keys stay the same
+        generator.compile()
+        discriminator.compile()
+    return state
 
 
 def restore_state(config: TrainConfig, num_classes: int, device: torch.device, run: RunDir) -> TrainState:
@@ -196,14 +200,6 @@ def save(state: TrainState, config: TrainConfig, data: ImageSet, run: RunDir, ep
     if epoch_done:
         save_checkpoint(checkpoint, run.epoch_checkpoint(epoch_done))
     save_checkpoint(checkpoint, run.latest)
-
-
-def epoch_summary(epoch: int, epochs: int, rows: list[dict], seconds: float) -> str:
-    mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k not in ("step", "epoch")}
-    return (f"epoch {epoch}/{epochs} step {rows[-1]['step']} | loss_d {mean['loss_d']:.3f} "
-            f"loss_g {mean['loss_g']:.3f} | D(x) {mean['d_real']:.2f} D(G(z)) {mean['d_fake']:.2f} "
-            f"| D acc {mean['d_accuracy']:.2f} class acc {mean['class_accuracy']:.2f} "
-            f"| {mean['images_per_s']:.0f} img/s | {seconds:.0f} s")
 
 
 @dataclass
@@ -343,7 +339,7 @@ def train_ranks(config: TrainConfig, ranks: Ranks) -> TrainState:
             if board is not None:
                 board.log_rows(rows + fid_rows)
                 board.log_grid(run.sample_grid(epoch), state.step)
-            tqdm.write(epoch_summary(epoch, config.epochs, rows, time.perf_counter() - started))
+            tqdm.write(metrics_log.epoch_summary(epoch, config.epochs, rows, time.perf_counter() - started))
     if board is not None:
         board.close()
     if stop.interrupted:

@@ -113,3 +113,12 @@ def truncate_after(path: Path, last_step: int) -> None:
     """Drop the rows of steps after `last_step` (those logged after the checkpoint a run
     resumes from), so that the resumed run's rows continue the curve."""
     write_rows(path, [row for row in read_rows(path) if row["step"] <= last_step])
+
+
+def epoch_summary(epoch: int, epochs: int, rows: list[dict], seconds: float) -> str:
+    """The line printed after an epoch: the mean of its step rows."""
+    mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k not in ("step", "epoch")}
+    return (f"epoch {epoch}/{epochs} step {rows[-1]['step']} | loss_d {mean['loss_d']:.3f} "
+            f"loss_g {mean['loss_g']:.3f} | D(x) {mean['d_real']:.2f} D(G(z)) {mean['d_fake']:.2f} "
+            f"| D acc {mean['d_accuracy']:.2f} class acc {mean['class_accuracy']:.2f} "
+            f"| {mean['images_per_s']:.0f} img/s | {seconds:.0f} s")
