@@ -19,8 +19,8 @@ epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it o
 --json FILE also writes {device: {row: images/s}} with the settings (the CPU's model among them,
 and whether it has bfloat16 units: without, the bf16 row is emulated and slow). They are
 measured side by side: every row gets its own networks and warm-up, then --rounds rounds each
-run steps/rounds steps of every row in turn (the order rotating per round), so a machine that slows down or speeds up
-during the run (thermal limits, other jobs) affects all rows alike. The table gives images/s,
+run steps/rounds steps of every row in turn (the order rotating per round), so a machine that
+slows down or speeds up during the run (thermal limits, other jobs) affects all rows alike. The table gives images/s,
 the minutes of the default --epochs at that speed, and the ratio to the first row.
 """
 import argparse
@@ -151,6 +151,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.steps < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--steps and --rounds must be >= 1, --warmup >= 0")
+    if args.compile and args.warmup < 2:  # its first steps compile: they must not be timed
+        parser.error(f"--compile needs --warmup 2 or more, not {args.warmup}")
     torch.set_num_threads(usable_cpus())
     torch.set_flush_denormal(True)
     configs = recipes(args.batch_size, list(dict.fromkeys(args.losses)), args.dogs, args.compile)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The strong runs behind strong_zoo/: the project's default recipe (hinge, EMA, 125 epochs: the
 # shipped generator's length) per architecture, and a second seed of the shipped recipe, each
-# exported into strong_zoo/NAME when it ends. Hours of one CPU core each (strong_zoo/README.md has
-# the minutes), so the generators are committed and `python -m train.detector` needs none of this.
+# exported into strong_zoo/NAME when it ends. Hours of CPU each (strong_zoo/README.md has the
+# minutes), so the generators are committed and `python -m train.detector` needs none of this.
 # Usage: scripts/train_strong_zoo.sh [NAME ...]   (default: every run below, one after another)
 #   RUNS=runs/strong  where the run directories go      CORE=N  pin the runs to CPU core(s) N
 #   NPROC=K  train each run with DistributedDataParallel over K CPU processes (torchrun, gloo): the
@@ -11,9 +11,8 @@
 # NPROC=2 trains one run on both cores. A run whose checkpoints/latest.pt exists is resumed
 # (--resume), so a stopped run continues where it was.
 # Every run names its generator and seed; the rest is the default recipe (train/gan/config.py).
-# Pixel shuffle trained in bf16 on a CPU with AMX; nearest up-sampling in float32 with
-# torch.compile, on a CPU without bfloat16 units, where bf16 is emulated and slower
-# (docs/training.md), and with NPROC=2 CORE=0,1.
+# --precision bf16 only where the CPU has bfloat16 units (train/gan/runtime.py cpu_has_bf16; pixel
+# shuffle's run had them, nearest up-sampling's had not); the card says where each run trained.
 set -euo pipefail
 runs=${RUNS:-runs/strong}
 python=${PYTHON:-python}
@@ -26,8 +25,10 @@ declare -A flags=(
 order=(recipe-seed1 mlp-recipe pixelshuffle-recipe upsample-recipe)
 pin=()
 [[ -n ${CORE:-} ]] && pin=(taskset -c "$CORE")
+nproc=${NPROC:-1}
+[[ $nproc =~ ^[1-9][0-9]*$ ]] || { echo "train_strong_zoo.sh: NPROC must be a whole number >= 1, not '$nproc'" >&2; exit 2; }
 launch=("$python")
-[[ ${NPROC:-1} != 1 ]] && launch=("$python" -m torch.distributed.run --standalone "--nproc_per_node=$NPROC")
+[[ $nproc != 1 ]] && launch=("$python" -m torch.distributed.run --standalone "--nproc_per_node=$nproc")
 names=("${@:-${order[@]}}")
 for name in "${names[@]}"; do  # every name checked before any run starts
     [[ -n ${flags[$name]:-} ]] || { echo "train_strong_zoo.sh: no run named $name (${order[*]})" >&2; exit 2; }

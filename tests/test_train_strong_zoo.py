@@ -52,6 +52,13 @@ def test_nproc_trains_a_run_with_torchrun_over_that_many_processes(tmp_path):
     assert commands[1][:2] == ["-m", "export"]
 
 
+@pytest.mark.parametrize("nproc", ["0", "two", "-1", "2.5"])
+def test_a_bad_nproc_is_refused_before_anything_runs(tmp_path, nproc):
+    done, commands = dry_run(tmp_path, "upsample-recipe", NPROC=nproc)
+    assert done.returncode == 2 and f"NPROC must be a whole number >= 1, not '{nproc}'" in done.stderr
+    assert commands == []
+
+
 @pytest.mark.parametrize("name", ["nosuch", "shipped-recipe"])
 def test_an_unknown_run_is_refused_before_anything_runs(tmp_path, name):
     done, commands = dry_run(tmp_path, "mlp-recipe", name)

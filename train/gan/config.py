@@ -107,8 +107,8 @@ class TrainConfig:
         "fp32 does not; auto is bf16 on CUDA and fp32 on the CPU"))
     compile: bool = field(default=False, metadata=_help(
         "torch.compile the generator and discriminator (inductor; on the CPU it needs a C++ "
-        "compiler): the first steps take a minute to compile, then each step is faster "
-        "(bench/train_speed.py --compile measures it)"))
+        "compiler; not with --loss wgan-gp): the first steps compile, then each step is faster "
+        "(bench/train_speed.py --compile measures both)"))
     seed: int = field(default=0, metadata=_help("seed for weights, noise and batch order"))
     log_every: int = field(default=1, metadata=_help("write a metrics.jsonl row every N steps"))
     progress: bool = field(default=True, metadata=_help("show tqdm progress bars"))
@@ -140,6 +140,9 @@ class TrainConfig:
             raise TrainError(f"--gp-weight must be >= 0, not {self.gp_weight}")
         if not 0 <= self.ema < 1:
             raise TrainError(f"--ema must be in [0, 1) (0 disables), not {self.ema}")
+        if self.compile and self.loss == "wgan-gp":  # its penalty differentiates D twice
+            raise TrainError("--compile cannot train --loss wgan-gp: torch.compile does not support "
+                             "the double backward of the gradient penalty")
         if self.batch_size % world_size:
             raise TrainError(f"--batch-size {self.batch_size} (the global batch) does not split "
                              f"into {world_size} equal per-rank slices")

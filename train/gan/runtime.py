@@ -2,6 +2,7 @@
 between steps, the --max-minutes deadline)."""
 import contextlib
 import os
+import shutil
 import signal
 import time
 import warnings
@@ -32,9 +33,18 @@ def pick_device(name: str) -> torch.device:
 
 
 def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bfloat16 itself (AVX-512 BF16 or AMX). Without either, oneDNN
-    emulates it, and bf16 autocast trains several times slower than float32."""
+    """Whether this CPU computes bfloat16 itself (AVX-512 BF16 or AMX). Without either, bf16 is
+    emulated in software and autocast trains slower than float32, not faster (an AMD EPYC:
+    docs/train_speed_cpu_without_bf16.json)."""
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def check_compile(device: torch.device) -> None:
+    """--compile on the CPU needs the C++ compiler inductor builds its kernels with ($CXX, else
+    g++ or clang++): refuse before training rather than fail at the first step."""
+    if device.type == "cpu" and not (os.environ.get("CXX") or shutil.which("g++") or shutil.which("clang++")):
+        raise TrainError("--compile on the CPU needs a C++ compiler: none found ($CXX unset, no g++ "
+                         "or clang++ on PATH); install one or train without --compile")
 
 
 def make_autocast(device: torch.device, precision: str = "auto"):
@@ -42,9 +52,9 @@ def make_autocast(device: torch.device, precision: str = "auto"):
     autocast, or nothing. The losses themselves stay float32 either way (autocast's op lists).
     bf16 asked for on a CPU without bfloat16 units is done as asked, with a warning."""
     if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
-        warnings.warn("--precision bf16: this CPU has no bfloat16 units (AVX-512 BF16 or AMX), so "
-                      "bf16 autocast is emulated and slower than float32 (bench/train_speed.py "
-                      "measures both)", RuntimeWarning, stacklevel=2)
+        warnings.warn("--precision bf16: this CPU has no bfloat16 units (cpu_has_bf16), so bf16 "
+                      "autocast is emulated and slower than float32 (bench/train_speed.py measures "
+                      "both)", RuntimeWarning, stacklevel=2)
     if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
         return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext

@@ -20,7 +20,7 @@ from train.gan.ema import make_ema, update_ema, warmed_up_decay
 from train.gan.losses import gradient_penalty, LOSSES
 from train.gan.monitor import DomainFID, is_due
 from train.gan.networks import Discriminator, Generator
-from train.gan.runtime import (deadline_after, make_autocast, pick_device, stop_on_sigint, StopFlags,
+from train.gan.runtime import (check_compile, deadline_after, make_autocast, pick_device, stop_on_sigint, StopFlags,
                                usable_cpus)
 from train.run import figures, metrics_log
 from train.run.rundir import RunDir
@@ -250,6 +250,8 @@ def total_steps(config: TrainConfig, steps_per_epoch: int) -> int:
 def setup(config: TrainConfig, ranks: Ranks):
     config.check(ranks.world_size)
     device = pick_device(config.device)
+    if config.compile:
+        check_compile(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     else:

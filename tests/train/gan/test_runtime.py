@@ -8,7 +8,8 @@ import torch
 
 from train.gan import runtime
 from train.gan.distributed import SINGLE
-from train.gan.runtime import deadline_after, make_autocast, StopFlags, stop_on_sigint
+from train.errors import TrainError
+from train.gan.runtime import check_compile, deadline_after, make_autocast, StopFlags, stop_on_sigint
 
 
 def test_ctrl_c_sets_interrupted_and_the_handler_is_restored():
@@ -60,3 +61,18 @@ def test_bf16_on_a_cpu_without_bfloat16_units_warns(monkeypatch, has_bf16, warne
         runtime.make_autocast(torch.device("cpu"), "auto")  # float32: nothing to warn about
     assert [str(w.message).startswith("--precision bf16: this CPU has no bfloat16 units") for w in caught] \
         == ([True] if warned else [])
+
+
+@pytest.mark.parametrize("cxx, compilers, refused", [
+    (None, [], True), (None, ["g++"], False), (None, ["clang++"], False), ("/opt/cc/bin/c++", [], False)])
+def test_compile_on_the_cpu_needs_a_cpp_compiler(monkeypatch, cxx, compilers, refused):
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: f"/usr/bin/{name}" if name in compilers else None)
+    monkeypatch.delenv("CXX", raising=False)
+    if cxx:
+        monkeypatch.setenv("CXX", cxx)
+    if refused:
+        with pytest.raises(TrainError, match="--compile on the CPU needs a C\\+\\+ compiler"):
+            check_compile(torch.device("cpu"))
+    else:
+        check_compile(torch.device("cpu"))
+    check_compile(torch.device("cuda"))  # CUDA kernels come from Triton, not a host compiler

@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 import signal
 
 import pytest
@@ -189,6 +190,7 @@ def test_the_noise_rng_lives_on_the_cpu_so_a_checkpoint_resumes_on_any_device(ma
         train(make_config(max_steps=2, resume=True))
 
 
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("clang++")), reason="--compile needs a C++ compiler")
 def test_compile_trains_the_same_networks_and_saves_plain_checkpoints(make_config, tmp_path):
     """--compile changes how each step runs, not what it computes: 3 compiled steps end where 3
     plain ones do (within reduction-order noise, well under one Adam step of lr 2e-4), and the
@@ -197,6 +199,7 @@ def test_compile_trains_the_same_networks_and_saves_plain_checkpoints(make_confi
     plain = load_checkpoint(RunDir(tmp_path / "plain").latest)
     config = make_config(max_steps=3, compile=True)
     torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
     train(config)
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 2  # G's and D's, at least
     compiled = load_checkpoint(RunDir(config.run_dir).latest)
@@ -205,6 +208,13 @@ def test_compile_trains_the_same_networks_and_saves_plain_checkpoints(make_confi
         for name, tensor in plain[part].items():
             torch.testing.assert_close(compiled[part][name], tensor, rtol=0, atol=5e-5, msg=name)
     assert train(make_config(max_steps=4, resume=True)).step == 4
+
+
+def test_compile_refuses_the_gradient_penalty_before_anything_is_written(make_config):
+    config = make_config(max_steps=1, compile=True, loss="wgan-gp")
+    with pytest.raises(TrainError, match="--compile cannot train --loss wgan-gp"):
+        train(config)
+    assert not config.run_dir.exists()
 
 
 @pytest.mark.parametrize("split", [
