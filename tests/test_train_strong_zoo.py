@@ -1,7 +1,9 @@
 """scripts/train_strong_zoo.sh, dry: PYTHON=echo prints the commands it would run, which are
 parsed with `python -m train`'s own parser."""
+import lzma
 import os
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -52,6 +54,41 @@ def test_nproc_trains_a_run_with_torchrun_over_that_many_processes(tmp_path):
     assert commands[1][:2] == ["-m", "export"]
 
 
+def fake_run(folder: Path, step: int) -> None:
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "checkpoints" / "latest.pt").write_bytes(f"step {step}".encode())
+    (folder / "config.json").write_text('{"seed": 5}')
+    (folder / "metrics.jsonl").write_text("".join(f'{{"step": {i}}}\n' for i in range(1, step + 1)))
+
+
+def test_park_keeps_a_stopped_run_and_a_later_run_resumes_it(tmp_path):
+    runs, parked = tmp_path / "runs", tmp_path / "strong_zoo" / "in_progress" / "upsample-recipe"
+    fake_run(runs / "upsample-recipe", step=7)
+    env = {**os.environ, "PYTHON": "echo", "RUNS": str(runs)}
+    done = subprocess.run([str(SCRIPT), "--park", "upsample-recipe"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (parked / "checkpoints" / "latest.pt").read_bytes() == b"step 7"
+    assert lzma.decompress((parked / "metrics.jsonl.xz").read_bytes()) == \
+        (runs / "upsample-recipe" / "metrics.jsonl").read_bytes()
+    shutil.rmtree(runs)  # a new machine: only the repository's files
+    _, commands = dry_run(tmp_path, "upsample-recipe", RUNS=str(runs))
+    assert "--resume" in commands[0]
+    assert (runs / "upsample-recipe" / "checkpoints" / "latest.pt").read_bytes() == b"step 7"
+    assert (runs / "upsample-recipe" / "metrics.jsonl").read_text().count("\n") == 7
+    assert parked.is_dir()  # the dry run exported nothing, so the parked copy stays
+    (tmp_path / "strong_zoo" / "upsample-recipe").mkdir()
+    (tmp_path / "strong_zoo" / "upsample-recipe" / "generator.onnx").write_bytes(b"")
+    dry_run(tmp_path, "upsample-recipe", RUNS=str(runs))
+    assert not parked.exists()  # exported: the parked copy is superseded
+
+
+def test_park_without_a_checkpoint_is_refused(tmp_path):
+    env = {**os.environ, "PYTHON": "echo", "RUNS": str(tmp_path)}
+    done = subprocess.run([str(SCRIPT), "--park", "mlp-recipe"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2 and "nothing to park" in done.stderr
+
+
 @pytest.mark.parametrize("nproc", ["0", "two", "-1", "2.5"])
 def test_a_bad_nproc_is_refused_before_anything_runs(tmp_path, nproc):
     done, commands = dry_run(tmp_path, "upsample-recipe", NPROC=nproc)
@@ -68,4 +105,6 @@ def test_an_unknown_run_is_refused_before_anything_runs(tmp_path, name):
 
 def test_the_committed_strong_generators_name_their_runs_here():
     committed = {p.name for p in (REPO / "strong_zoo").iterdir() if p.is_dir()}
-    assert committed - {"shipped-recipe"} <= set(NAMES)  # the shipped run's checkpoints are gone
+    assert committed - {"shipped-recipe", "in_progress"} <= set(NAMES)  # the shipped run's checkpoints are gone
+    parked = REPO / "strong_zoo" / "in_progress"
+    assert not parked.is_dir() or {p.name for p in parked.iterdir() if p.is_dir()} <= set(NAMES)
