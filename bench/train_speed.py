@@ -20,8 +20,9 @@ epoch is taken as Stanford Dogs' DOGS_EPOCH_IMAGES photos; --no-dogs leaves it o
 and whether it has bfloat16 units: without, the bf16 row is emulated and slow). They are
 measured side by side: every row gets its own networks and warm-up, then --rounds rounds each
 run steps/rounds steps of every row in turn (the order rotating per round), so a machine that
-slows down or speeds up during the run (thermal limits, other jobs) affects all rows alike. The table gives images/s,
-the minutes of the default --epochs at that speed, and the ratio to the first row.
+slows down or speeds up during the run (thermal limits, other jobs) affects all rows alike. The
+table gives images/s, the minutes of the default --epochs at that speed, and the ratio to the
+first row.
 """
 import argparse
 import json

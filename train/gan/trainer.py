@@ -20,8 +20,8 @@ from train.gan.ema import make_ema, update_ema, warmed_up_decay
 from train.gan.losses import gradient_penalty, LOSSES
 from train.gan.monitor import DomainFID, is_due
 from train.gan.networks import Discriminator, Generator
-from train.gan.runtime import (check_compile, deadline_after, make_autocast, pick_device, stop_on_sigint, StopFlags,
-                               usable_cpus)
+from train.gan.runtime import (check_compile, deadline_after, make_autocast, pick_device, stop_on_sigint,
+                               StopFlags, usable_cpus)
 from train.run import figures, metrics_log
 from train.run.rundir import RunDir
 from train.run.tensorboard_log import open_log
