@@ -27,8 +27,12 @@ class DetectorConfig:
     held_out_runs: list[str] = field(default_factory=lambda: ["strong_zoo/recipe-seed1"], metadata=_help(
         "with --evaluate: runs (or exported generators' folders) held out one at a time beside the families, "
         "their family's other runs kept in training (the second seed of the shipped recipe)", nargs="*"))
+    held_out_families: list[str] = field(default_factory=list, metadata=_help(
+        "with --evaluate: the families to hold out one at a time (default: every family of the zoo), e.g. "
+        "the strong runs' families alone, in a third of the time", nargs="*"))
     report: Path = field(default=Path("docs/detector.md"), metadata=_help(
-        "with --evaluate: the report to write (figures and results JSON beside it)"))
+        "with --evaluate: the report to write (REPORT_results.json beside it, figures/REPORT_*.png below it: "
+        "docs/detector_results.json for docs/detector.md)"))
     sanity: bool = field(default=False, metadata=_help(
         "instead of training or measuring, print the sanity battery (train/detection/sanity.py: noise, "
         "flat and damaged real images with known answers) of each --sanity-models model; inference only"))

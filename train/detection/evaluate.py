@@ -103,11 +103,16 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], held: str, 
 
 def held_out_all(config: DetectorConfig, generators: list[ZooGenerator], real: np.ndarray,
                  discriminator_real: np.ndarray) -> dict:
-    """`held_out` for every family, then each --held-out-runs run. With --jobs N, N fits run at
-    once, each in a process of its own with 1/N of the CPU threads: the fingerprint CNN is too
-    small to keep many threads busy."""
-    names = families(generators) + list(config.held_out_runs)
-    for run in config.held_out_runs:  # refused before an hour of fits, not after
+    """`held_out` for every family (or each --held-out-families one), then each --held-out-runs run.
+    With --jobs N, N fits run at once, each in a process of its own with 1/N of the CPU threads:
+    the fingerprint CNN is too small to keep many threads busy."""
+    known = families(generators)
+    unknown = [f for f in config.held_out_families if f not in known]
+    if unknown:  # refused before an hour of fits, not after, as an unknown run is
+        raise EvaluationError(f"--held-out-families: {', '.join(unknown)} is no family of the zoo "
+                              f"({', '.join(known)})")
+    names = (list(config.held_out_families) or known) + list(config.held_out_runs)
+    for run in config.held_out_runs:
         held_out_split(generators, run)
     if config.jobs == 1:
         return {f: held_out(config, generators, f, real, discriminator_real) for f in names}

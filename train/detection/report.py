@@ -1,6 +1,6 @@
 """Write what `python -m train.detector --evaluate` measured: docs/detector.md (tables from the
-results, nothing typed in by hand), docs/detector_results.json and two figures beside it; and the
-sanity battery's table, which `--sanity` prints too."""
+results, nothing typed in by hand), docs/detector_results.json and two figures beside it (named
+after the report: report_files); and the sanity battery's table, which `--sanity` prints too."""
 import json
 from pathlib import Path
 
@@ -94,25 +94,35 @@ def sanity_table(sanity: dict) -> list[str]:
     return lines + [f"| checks passed | | | {totals} |"]
 
 
-def write_report(results: dict, report: Path) -> None:
+def report_files(report: Path) -> dict:
+    """The files written beside `report`, named after it so that two reports (every family, a few)
+    can share a folder: docs/detector.md -> docs/detector_results.json, docs/figures/detector_*.png."""
     figures = report.parent / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
-    reliability_figure(results["shipped"]["calibration"], figures / "detector_reliability.png")
-    held_out_figure(results["held_out"], figures / "detector_held_out.png")
-    write_text_atomic(report.parent / "detector_results.json", json.dumps(results, indent=2) + "\n")
+    return {"results": report.with_name(f"{report.stem}_results.json"),
+            "reliability": figures / f"{report.stem}_reliability.png",
+            "held_out": figures / f"{report.stem}_held_out.png"}
+
+
+def write_report(results: dict, report: Path) -> None:
+    files = report_files(report)
+    files["held_out"].parent.mkdir(parents=True, exist_ok=True)
+    reliability_figure(results["shipped"]["calibration"], files["reliability"])
+    held_out_figure(results["held_out"], files["held_out"])
+    write_text_atomic(files["results"], json.dumps(results, indent=2) + "\n")
+    links = {k: path.relative_to(report.parent).as_posix() for k, path in files.items()}
     intro = (report.read_text().split("<!-- results -->")[0] if report.is_file() else "# The detector\n\n")
     body = ["<!-- results -->", "<!-- Everything below is written by `python -m train.detector --evaluate`; "
             "edit the text above the marker only. -->", "", "## Leave one generator family out", "",
             f"Each row: a detector fitted without that family (fingerprint CNN trained {results['config']['epochs']} "
             f"epochs), tested on the family's final generators and the 10,000 real test images.", ""]
     body += held_out_table(results["held_out"])
-    body += ["", "![held-out families](figures/detector_held_out.png)", "", "## The shipped detector", ""]
+    body += ["", f"![held-out families]({links['held_out']})", "", "## The shipped detector", ""]
     body += shipped_lines(results["shipped"])
-    body += ["", "![reliability diagram](figures/detector_reliability.png)", "", "## The sanity battery", ""]
+    body += ["", f"![reliability diagram]({links['reliability']})", "", "## The sanity battery", ""]
     body += sanity_table(results["sanity"])
     body += ["", "## The zoo", ""]
     body += [f"- **{family}**: {len(names)} generators ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''})"
              for family, names in results["zoo"].items()]
     body += ["", f"Measured in {results['seconds'] / 60:.0f} min; every figure above is in "
-             "[detector_results.json](detector_results.json)."]
+             f"[{links['results']}]({links['results']})."]
     write_text_atomic(report, intro + "\n".join(body) + "\n")

@@ -38,11 +38,12 @@ def fitted(tmp_path_factory, detector_data_dir, tiny_zoo):
 
 
 def cli_args(config: DetectorConfig) -> list:
-    """The command line that gives `config` (booleans, lists other than the zoo and the held-out runs,
-    and unset options aside)."""
+    """The command line that gives `config` (booleans, lists other than the zoo and the held-out runs
+    and families, and unset options aside)."""
     args = [f"--{k.replace('_', '-')}={v}" for k, v in vars(config).items()
             if v is not None and not isinstance(v, (bool, list))]
-    return (args + ["--zoo", *config.zoo, "--held-out-runs", *config.held_out_runs]
+    return (args + ["--zoo", *config.zoo, "--held-out-runs", *config.held_out_runs,
+                    "--held-out-families", *config.held_out_families]
             + (["--evaluate"] if config.evaluate else []) + ["--no-progress"])
 
 
@@ -117,6 +118,26 @@ def test_a_held_out_run_leaves_training_alone_and_an_unknown_one_is_refused_befo
     with pytest.raises(EvaluationError, match="no run or exported generator of the zoo"):
         held_out_all(DetectorConfig(**{**vars(config), "held_out_runs": ["runs/elsewhere"]}), generators, real,
                      np.zeros(len(real)))
+
+
+def test_held_out_families_limit_the_table_and_name_its_files_after_the_report(fitted, tmp_path):
+    report = tmp_path / "docs" / "strong.md"
+    config = DetectorConfig(**{**vars(fitted), "evaluate": True, "generated_train": 90, "generated_calibration": 90,
+                               "held_out_families": ["mlp-ns"], "report": report})
+    assert main(cli_args(config)) == 0
+    results = json.loads((tmp_path / "docs" / "strong_results.json").read_text())
+    assert list(results["held_out"]) == ["mlp-ns"] and results["held_out_summary"]["families"] == 1
+    assert {p.name for p in (tmp_path / "docs" / "figures").iterdir()} == {"strong_held_out.png",
+                                                                         "strong_reliability.png"}
+    text = report.read_text()
+    assert "](figures/strong_held_out.png)" in text and "[strong_results.json](strong_results.json)" in text
+
+
+def test_an_unknown_held_out_family_is_refused_naming_it_and_the_zoo_s_before_any_fit(fitted):
+    config = DetectorConfig(**{**vars(fitted), "held_out_families": ["mlp-ns", "gpt"]})
+    generators = zoo_generators(config.zoo)
+    with pytest.raises(EvaluationError, match=r"gpt is no family of the zoo \(convtranspose-ns, .*mlp-ns\)"):
+        held_out_all(config, generators, np.zeros((1, 28, 28), np.uint8), np.zeros(1))
 
 
 def test_jobs_below_one_are_refused_naming_the_value_before_the_zoo_is_read(fitted, tmp_path, capsys):
