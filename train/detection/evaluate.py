@@ -86,13 +86,16 @@ def held_out_split(generators: list[ZooGenerator], held: str) -> tuple[list, lis
 def held_out(config: DetectorConfig, generators: list[ZooGenerator], held: str, real: np.ndarray,
              discriminator_real: np.ndarray, threads: Optional[int] = None) -> dict:
     """Fit without `held` (a family or a run: held_out_split; on `threads` CPU threads), test on
-    its final generators; each part's AP too."""
+    its final generators (caught: all together and each alone, a strong run beside a short one);
+    each part's AP too."""
     training, finals = held_out_split(generators, held)
     net, fitted = fit_detector(config, training, threads)
-    generated, _ = sample_zoo(finals, config.test_per_family, config.seed + 7919)
-    n = len(generated)
-    result = {**scores(logits_of(net, real), logits_of(net, generated), n),
+    generated, sources = sample_zoo(finals, config.test_per_family, config.seed + 7919)
+    n, generated_logits = len(generated), logits_of(net, generated)
+    result = {**scores(logits_of(net, real), generated_logits, n),
               "test_generators": [g.name for g in finals], "generated": n, "threshold": fitted["threshold"],
+              "caught_by_generator": {g.name: float(np.mean(generated_logits[sources == i] < 0))
+                                      for i, g in enumerate(finals)},
               "trained_on": fitted["families"],
               "discriminator": scores(discriminator_real, onnx_logits(MODELS / "discriminator.onnx", generated), n)}
     for part in PART_NAMES:

@@ -115,6 +115,8 @@ def test_a_held_out_run_leaves_training_alone_and_an_unknown_one_is_refused_befo
     real = shuffled_test(config)[1][:100]
     row = held_out(config, generators, str(tiny_zoo / "b"), real, np.zeros(len(real)), threads=1)
     assert "mlp-ns" not in row["trained_on"] and row["generated"] == 30
+    assert list(row["caught_by_generator"]) == ["b/epoch_002"]
+    assert row["caught_by_generator"]["b/epoch_002"] == row["generated_caught"]
     with pytest.raises(EvaluationError, match="no run or exported generator of the zoo"):
         held_out_all(DetectorConfig(**{**vars(config), "held_out_runs": ["runs/elsewhere"]}), generators, real,
                      np.zeros(len(real)))
