@@ -1,5 +1,7 @@
 """scripts/train_strong_zoo.sh, dry: PYTHON=echo prints the commands it would run, which are
-parsed with `python -m train`'s own parser."""
+parsed with `python -m train`'s own parser; and what it committed, strong_zoo/, against its card."""
+import hashlib
+import json
 import lzma
 import os
 import shlex
@@ -108,3 +110,21 @@ def test_the_committed_strong_generators_name_their_runs_here():
     assert committed - {"shipped-recipe", "in_progress"} <= set(NAMES)  # the shipped run's checkpoints are gone
     parked = REPO / "strong_zoo" / "in_progress"
     assert not parked.is_dir() or {p.name for p in parked.iterdir() if p.is_dir()} <= set(NAMES)
+
+
+STRONG_ZOO = REPO / "strong_zoo"
+BUDGET_BYTES = 40 * 10**6  # strong_zoo/README.md: 40 MB in all
+
+
+def test_every_committed_strong_generator_has_a_card_row_and_the_files_its_manifest_names():
+    card = (STRONG_ZOO / "README.md").read_text()
+    for folder in sorted(p for p in STRONG_ZOO.iterdir() if (p / "generator.onnx").is_file()):
+        assert f"| `{folder.name}` |" in card, f"strong_zoo/README.md has no row for {folder.name}"
+        manifest = folder / "manifest.json"
+        if manifest.is_file():
+            for name, sha256 in json.loads(manifest.read_text())["files"].items():
+                assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha256, folder / name
+
+
+def test_the_strong_zoo_keeps_its_size_budget():
+    assert sum(p.stat().st_size for p in STRONG_ZOO.rglob("*") if p.is_file()) <= BUDGET_BYTES
