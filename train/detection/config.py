@@ -29,7 +29,7 @@ class DetectorConfig:
         "their family's other runs kept in training (the second seed of the shipped recipe)", nargs="*"))
     held_out_families: list[str] = field(default_factory=list, metadata=_help(
         "with --evaluate: the families to hold out one at a time (default: every family of the zoo), e.g. "
-        "the strong runs' families alone, in a third of the time", nargs="*"))
+        "those with a strong run in strong_zoo/ (each family held out is one fit of the detector)", nargs="*"))
     report: Path = field(default=Path("docs/detector.md"), metadata=_help(
         "with --evaluate: the report to write (REPORT_results.json beside it, figures/REPORT_*.png below it: "
         "docs/detector_results.json for docs/detector.md)"))
