@@ -1,7 +1,5 @@
 """scripts/train_strong_zoo.sh, dry: PYTHON=echo prints the commands it would run, which are
 parsed with `python -m train`'s own parser; and what it committed, strong_zoo/, against its card."""
-import hashlib
-import json
 import lzma
 import os
 import shlex
@@ -12,6 +10,7 @@ from pathlib import Path
 import pytest
 from argparse_dataclass import ArgumentParser
 
+from detector.manifest import check_shipped, MANIFEST, read_manifest
 from train.gan.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,10 +119,9 @@ def test_every_committed_strong_generator_has_a_card_row_and_the_files_its_manif
     card = (STRONG_ZOO / "README.md").read_text()
     for folder in sorted(p for p in STRONG_ZOO.iterdir() if (p / "generator.onnx").is_file()):
         assert f"| `{folder.name}` |" in card, f"strong_zoo/README.md has no row for {folder.name}"
-        manifest = folder / "manifest.json"
-        if manifest.is_file():
-            for name, sha256 in json.loads(manifest.read_text())["files"].items():
-                assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha256, folder / name
+        if (folder / MANIFEST).is_file():
+            for name in read_manifest(folder):
+                check_shipped(folder / name, folder)  # ModelError when the bytes are not the manifest's
 
 
 def test_the_strong_zoo_keeps_its_size_budget():
