@@ -10,7 +10,7 @@ shipped.py reuses the shipped models' part for `--shipped`.
 """
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -32,6 +32,7 @@ from train.detection.config import DetectorConfig
 from train.detection.fit import fit_detector, logits_of
 from train.detection.model import PART_NAMES
 from train.detection.report import write_report
+from train.detection.row_cache import load_row, row_key, row_path, store_row
 from train.detection.sanity import BATTERY, PASS_FRACTION, passed, run_battery
 from train.detection.zoo import families, sample_zoo, zoo_generators, ZooGenerator
 
@@ -87,7 +88,8 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], held: str, 
              discriminator_real: np.ndarray, threads: Optional[int] = None) -> dict:
     """Fit without `held` (a family or a run: held_out_split; on `threads` CPU threads), test on
     its final generators (caught: all together and each alone, a strong run beside a short one);
-    each part's AP too."""
+    each part's AP too; the row's seconds (kept with it when a later --evaluate reuses it)."""
+    started = time.perf_counter()
     training, finals = held_out_split(generators, held)
     net, fitted = fit_detector(config, training, threads)
     generated, sources = sample_zoo(finals, config.test_per_family, config.seed + 7919)
@@ -101,29 +103,50 @@ def held_out(config: DetectorConfig, generators: list[ZooGenerator], held: str, 
     for part in PART_NAMES:
         module = getattr(net, part)
         result[f"{part}_average_precision"] = average_precision(logits_of(module, real[:n]), logits_of(module, generated))
-    return result
+    return {**result, "seconds": time.perf_counter() - started}
 
 
 def held_out_all(config: DetectorConfig, generators: list[ZooGenerator], real: np.ndarray,
                  discriminator_real: np.ndarray) -> dict:
     """`held_out` for every family (or each --held-out-families one), then each --held-out-runs run.
+    Each row is kept in OUT/held_out as its fit ends and reused while its key holds (row_cache.py).
     With --jobs N, N fits run at once, each in a process of its own with 1/N of the CPU threads:
     the fingerprint CNN is too small to keep many threads busy."""
-    known = families(generators)
-    unknown = [f for f in config.held_out_families if f not in known]
-    if unknown:  # refused before an hour of fits, not after, as an unknown run is
-        raise EvaluationError(f"--held-out-families: {', '.join(unknown)} is no family of the zoo "
-                              f"({', '.join(known)})")
-    names = (list(config.held_out_families) or known) + list(config.held_out_runs)
-    for run in config.held_out_runs:
-        held_out_split(generators, run)
-    if config.jobs == 1:
-        return {f: held_out(config, generators, f, real, discriminator_real) for f in names}
+    names = held_out_names(config, generators)
+    keys = {f: row_key(config, generators, f, real, discriminator_real) for f in names}
+    rows = {f: load_row(row_path(config.out, f), keys[f]) for f in names}
+    to_fit = [f for f in names if rows[f] is None]
+
+    def keep(held: str, row: dict) -> None:
+        try:
+            store_row(row_path(config.out, held), keys[held], row)
+        except OSError as e:
+            raise EvaluationError(f"cannot keep the held-out row of {held} in {row_path(config.out, held)}: {e}") from e
+        rows[held] = row
+    if config.jobs == 1 or not to_fit:
+        for f in to_fit:
+            keep(f, held_out(config, generators, f, real, discriminator_real))
+        return rows
     threads, quiet = max(1, usable_cpus() // config.jobs), replace(config, progress=False)  # N bars would interleave
     # spawn, not fork: a forked child can hang in an OpenMP pool its parent already started
     with ProcessPoolExecutor(config.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        fits = {f: pool.submit(held_out, quiet, generators, f, real, discriminator_real, threads) for f in names}
-        return {f: fit.result() for f, fit in fits.items()}
+        fits = {pool.submit(held_out, quiet, generators, f, real, discriminator_real, threads): f for f in to_fit}
+        for fit in as_completed(fits):  # kept as each ends: a stop loses only the fits under way
+            keep(fits[fit], fit.result())
+    return rows
+
+
+def held_out_names(config: DetectorConfig, generators: list[ZooGenerator]) -> list[str]:
+    """The families (--held-out-families, default every one) and runs (--held-out-runs) to hold out,
+    each checked against the zoo before an hour of fits, not after."""
+    known = families(generators)
+    unknown = [f for f in config.held_out_families if f not in known]
+    if unknown:
+        raise EvaluationError(f"--held-out-families: {', '.join(unknown)} is no family of the zoo "
+                              f"({', '.join(known)})")
+    for run in config.held_out_runs:
+        held_out_split(generators, run)
+    return (list(config.held_out_families) or known) + list(config.held_out_runs)
 
 
 def held_out_summary(held_out: dict) -> dict:

@@ -1,5 +1,6 @@
 """python -m train.detector end to end on the tiny zoo: fit, export, run through the runtime, evaluate."""
 import json
+import os
 
 import numpy as np
 import onnx
@@ -15,6 +16,7 @@ from train.detection.config import DetectorConfig
 from train.detection.evaluate import held_out, held_out_all, held_out_split, shuffled_test
 from train.detection.export import load_detector_checkpoint, TOP_LEVELS_KEY, ZERO_SHOT_KEY
 from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
+from train.detection.row_cache import load_row, row_key
 from train.detection.strangers import export_date, part_logit_names, PARTS, part_outputs
 from train.detection.zoo import zoo_generators
 from train.detector import main
@@ -93,18 +95,89 @@ def test_evaluate_leaves_each_family_out_and_writes_the_report(fitted, tmp_path)
     assert "## The sanity battery" in text and "| uniform_noise | uniform noise" in text
 
 
-def test_jobs_fit_the_held_out_families_in_processes_of_their_own_with_the_same_results(fitted, monkeypatch):
+def without_seconds(rows: dict) -> dict:
+    return {held: {k: v for k, v in row.items() if k != "seconds"} for held, row in rows.items()}
+
+
+def test_jobs_fit_the_held_out_families_in_processes_of_their_own_with_the_same_results(fitted, monkeypatch,
+                                                                                       tmp_path):
     """--jobs 2: the same rows as fitting one family after another on one thread each (two
     threads each would only reorder float sums)."""
     monkeypatch.setattr("train.detection.evaluate.usable_cpus", lambda: 2)  # one thread per process
-    config = DetectorConfig(**{**vars(fitted), "generated_train": 90, "generated_calibration": 90, "jobs": 2})
+    config = DetectorConfig(**{**vars(fitted), "generated_train": 90, "generated_calibration": 90, "jobs": 2,
+                               "out": tmp_path / "jobs"})
     generators = zoo_generators(config.zoo)
     real = shuffled_test(config)[1][:200]
     discriminator_real = np.zeros(len(real))
     in_processes = held_out_all(config, generators, real, discriminator_real)
     one_by_one = {f: held_out(config, generators, f, real, discriminator_real, threads=1) for f in in_processes}
     assert list(in_processes) == ["convtranspose-ns", "convtranspose-ns-unconditional", "mlp-ns"]
-    assert in_processes == one_by_one
+    assert without_seconds(in_processes) == without_seconds(one_by_one)
+    kept = sorted(p.name for p in (config.out / "held_out").iterdir())
+    assert kept == ["convtranspose-ns-unconditional.json", "convtranspose-ns.json", "mlp-ns.json"]
+
+
+@pytest.fixture
+def cache_config(fitted, tmp_path):
+    return DetectorConfig(**{**vars(fitted), "generated_train": 90, "generated_calibration": 90,
+                             "out": tmp_path / "cache", "held_out_families": ["mlp-ns", "convtranspose-ns"]})
+
+
+def refits(monkeypatch, calls: list, fail_on: str = ""):
+    """Record each family held_out fits; raise on `fail_on`, as a stopped run would end."""
+    fit = held_out
+
+    def recording(config, generators, held, *args, **kwargs):
+        calls.append(held)
+        if held == fail_on:
+            raise KeyboardInterrupt
+        return fit(config, generators, held, *args, **kwargs)
+    monkeypatch.setattr("train.detection.evaluate.held_out", recording)
+
+
+def test_a_stopped_evaluate_keeps_the_rows_it_fitted_and_the_next_fits_only_the_rest(cache_config, monkeypatch):
+    generators, real = zoo_generators(cache_config.zoo), shuffled_test(cache_config)[1][:100]
+    calls = []
+    refits(monkeypatch, calls, fail_on="convtranspose-ns")
+    with pytest.raises(KeyboardInterrupt):
+        held_out_all(cache_config, generators, real, np.zeros(len(real)))
+    first = json.loads((cache_config.out / "held_out" / "mlp-ns.json").read_text())["row"]
+    refits(monkeypatch, calls)
+    rows = held_out_all(cache_config, generators, real, np.zeros(len(real)))
+    assert calls == ["mlp-ns", "convtranspose-ns", "convtranspose-ns"]
+    assert list(rows) == ["mlp-ns", "convtranspose-ns"] and rows["mlp-ns"] == first
+
+
+@pytest.mark.parametrize("change, refitted", [
+    ({"report": "elsewhere.md", "jobs": 3, "held_out_families": ["mlp-ns"]}, False),
+    ({"epochs": 2}, True),
+    ({"seed": 1}, True),
+])
+def test_a_kept_row_is_reused_only_while_what_it_depends_on_holds(cache_config, monkeypatch, change, refitted):
+    generators, real = zoo_generators(cache_config.zoo), shuffled_test(cache_config)[1][:100]
+    config = DetectorConfig(**{**vars(cache_config), "held_out_families": ["mlp-ns"]})
+    held_out_all(config, generators, real, np.zeros(len(real)))
+    calls = []
+    refits(monkeypatch, calls)
+    if change.get("jobs"):  # a row kept is a row kept, whichever --jobs: no process is started for it
+        monkeypatch.setattr("train.detection.evaluate.ProcessPoolExecutor", None)
+    held_out_all(DetectorConfig(**{**vars(config), **change}), generators, real, np.zeros(len(real)))
+    assert calls == (["mlp-ns"] if refitted else [])
+
+
+def test_a_kept_row_is_refitted_when_a_generator_or_the_real_images_change(cache_config, monkeypatch):
+    generators, real = zoo_generators(cache_config.zoo), shuffled_test(cache_config)[1][:100]
+    keys = {"before": row_key(cache_config, generators, "mlp-ns", real)}
+    keys["real"] = row_key(cache_config, generators, "mlp-ns", real[::-1])
+    checkpoint = generators[0].checkpoint
+    times = checkpoint.stat().st_atime_ns, checkpoint.stat().st_mtime_ns
+    os.utime(checkpoint, ns=(times[0], times[1] + 1))  # as a retrained run's checkpoint would be
+    try:
+        keys["generator"] = row_key(cache_config, generators, "mlp-ns", real)
+    finally:
+        os.utime(checkpoint, ns=times)
+    assert len(set(keys.values())) == 3
+    assert load_row(cache_config.out / "missing.json", keys["before"]) is None
 
 
 def test_a_held_out_run_leaves_training_alone_and_an_unknown_one_is_refused_before_any_fit(fitted, tiny_zoo):
