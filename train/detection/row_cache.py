@@ -5,8 +5,8 @@ family or run. Each row is written to OUT/held_out/NAME.json the moment its fit 
 key it was made under; a later `--evaluate` reuses a row whose key matches and fits the rest.
 The key covers everything a row depends on: the fit's settings (not which rows are asked for,
 nor where the report goes), the zoo's generator files (path, size, modification time), the real
-test images, and the source of every `train` and `detector` module loaded. Remove OUT/held_out
-to fit everything again.
+test images, and the source of every `train` and `detector` module loaded (but those that only
+parse the command or present the rows). Remove OUT/held_out to fit everything again.
 """
 import hashlib
 import json
@@ -25,14 +25,17 @@ NOT_IN_KEY = {"out", "export", "evaluate", "jobs", "held_out_runs", "held_out_fa
               "strangers_json", "strangers_doc", "strangers_per_set", "sanity_per_set",
               "add_top_levels", "add_zero_shot"}
 CODE_PACKAGES = ("train", "detector")
+# loaded by `python -m train.detector --evaluate` but only parse the command or present the rows
+PRESENTATION = {"train.detector", "train.command", "train.doc_numbers", "train.detection.report",
+                "train.detection.row_cache"}
 
 
 def loaded_code() -> dict:
-    """sha256 of each loaded module of CODE_PACKAGES, by module name."""
+    """sha256 of each loaded module of CODE_PACKAGES but PRESENTATION, by module name."""
     code = {}
     for name, module in sorted(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if name.split(".")[0] in CODE_PACKAGES and path and path.endswith(".py"):
+        if name.split(".")[0] in CODE_PACKAGES and name not in PRESENTATION and path and path.endswith(".py"):
             code[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return code
 

@@ -16,7 +16,7 @@ from train.detection.config import DetectorConfig
 from train.detection.evaluate import held_out, held_out_all, held_out_split, shuffled_test
 from train.detection.export import load_detector_checkpoint, TOP_LEVELS_KEY, ZERO_SHOT_KEY
 from train.detection.fit import focus_generators, logits_of, real_split, sample_generated
-from train.detection.row_cache import load_row, row_key
+from train.detection.row_cache import load_row, loaded_code, row_key
 from train.detection.strangers import export_date, part_logit_names, PARTS, part_outputs
 from train.detection.zoo import zoo_generators
 from train.detector import main
@@ -163,6 +163,13 @@ def test_a_kept_row_is_reused_only_while_what_it_depends_on_holds(cache_config, 
         monkeypatch.setattr("train.detection.evaluate.ProcessPoolExecutor", None)
     held_out_all(DetectorConfig(**{**vars(config), **change}), generators, real, np.zeros(len(real)))
     assert calls == (["mlp-ns"] if refitted else [])
+
+
+def test_the_key_covers_the_code_that_makes_a_row_not_the_code_that_reports_it():
+    import train.detector  # noqa: F401  (the CLI, and the report writer it reaches)
+    code = loaded_code()
+    assert {"train.detection.fit", "train.detection.evaluate", "train.gan.sampling", "detector.model"} <= set(code)
+    assert not {"train.detector", "train.doc_numbers", "train.detection.report"} & set(code)
 
 
 def test_a_kept_row_is_refitted_when_a_generator_or_the_real_images_change(cache_config, monkeypatch):
