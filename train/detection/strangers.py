@@ -128,14 +128,19 @@ def measure_stranger(folder: Path, reference: Reference, seed: int) -> dict:
     """One stranger's row: as many of its images as there are real ones, scored by the parts."""
     generator = folder / "generator.onnx"
     n = len(next(iter(reference.real.values())))
-    images = generated_images(folder, balanced_labels(n, len(CLASS_NAMES)), np.random.default_rng(seed))
+    labels = balanced_labels(n, len(CLASS_NAMES))
+    images = generated_images(folder, labels, np.random.default_rng(seed))
+    parts = reference.parts(images)
+    caught = np.min(list(parts.values()), 0) < 0
     meta = read_metadata(generator)
     row = {"generator": file_record(generator), "run": meta.get("run"), "step": int(meta.get("step", 0)),
            "architecture": meta.get("architecture"), "loss": meta.get("loss"),
            "held_out": (export_date(generator, meta) > reference.detector_date
                         and folder.name not in reference.learnt_from),
            "domain_fid": fid_from_features(reference.real_features, classifier_features(reference.classifier, images)),
-           "images": len(images), **scored(reference.real, reference.parts(images))}
+           "images": len(images), **scored(reference.real, parts)}
+    if meta.get("conditional", "true") == "true":  # sampling.is_conditional's rule; which garments pass as real
+        row["caught_by_class"] = {name: float(np.mean(caught[labels == i])) for i, name in enumerate(CLASS_NAMES)}
     if reference.floor is not None:  # how many reach the format's floor: the images the zero-shot part lets through
         row["reaching_floor"] = float(np.mean(brightest_levels(images) >= reference.floor))
     return row

@@ -271,6 +271,9 @@ def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(f
     row = results["strangers"]["b"]
     assert results["real_images"] == 40 and row["images"] == 40 and row["architecture"] == "mlp"
     assert set(PARTS) | {"detector"} <= set(row)
+    # 40 images, 4 of each class: the classes' shares average to the whole
+    assert len(row["caught_by_class"]) == 10
+    assert np.mean(list(row["caught_by_class"].values())) == pytest.approx(row["detector"]["caught"])
     # the fraction of its images at or above the zero-shot part's floor, from the images themselves
     assert 0 <= row["reaching_floor"] <= 1 and row["top_levels"]["caught"] <= row["reaching_floor"]
     detected = load_detector(fitted.export)
