@@ -251,10 +251,13 @@ def test_the_fit_ships_its_zero_shot_part_and_add_zero_shot_refuses_a_model_that
 
 @pytest.fixture(scope="module")
 def exported_stranger(fitted, tiny_zoo, detector_data_dir, tmp_path_factory):
-    """The tiny zoo's run `b` exported as a stranger folder, after the detector was fitted."""
-    folder = tmp_path_factory.mktemp("strangers") / "b"
-    export_run(ExportConfig(run_dir=tiny_zoo / "b", out=folder, data_dir=detector_data_dir, parity_images=8))
-    return folder
+    """The tiny zoo's run `b` exported as a stranger folder, after the detector was fitted; its
+    unconditional run `c` beside it."""
+    strangers = tmp_path_factory.mktemp("strangers")
+    for run in ("b", "c"):
+        export_run(ExportConfig(run_dir=tiny_zoo / run, out=strangers / run, data_dir=detector_data_dir,
+                                parity_images=8))
+    return strangers / "b"
 
 
 def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(fitted, exported_stranger, tmp_path,
@@ -274,6 +277,7 @@ def test_strangers_scores_each_part_and_their_minimum_on_an_exported_generator(f
     # 40 images, 4 of each class: the classes' shares average to the whole
     assert len(row["caught_by_class"]) == 10
     assert np.mean(list(row["caught_by_class"].values())) == pytest.approx(row["detector"]["caught"])
+    assert "caught_by_class" not in results["strangers"]["c"]  # an unconditional generator is asked no class
     # the fraction of its images at or above the zero-shot part's floor, from the images themselves
     assert 0 <= row["reaching_floor"] <= 1 and row["top_levels"]["caught"] <= row["reaching_floor"]
     detected = load_detector(fitted.export)
