@@ -97,10 +97,14 @@ def stranger_folders(paths: list) -> list[Path]:
     return folders
 
 
+def detector_logit(parts: dict) -> np.ndarray:
+    """The whole detector's real_logit from its parts' (part_outputs): their minimum, as in its graph."""
+    return np.min(list(parts.values()), 0)
+
+
 def scored(real: dict, generated: dict) -> dict:
-    """Each part's and the whole detector's (`detector`, the minimum) figures at logit 0."""
-    real = {**real, "detector": np.min(list(real.values()), 0)}
-    generated = {**generated, "detector": np.min(list(generated.values()), 0)}
+    """Each part's and the whole detector's (`detector`) figures at logit 0."""
+    real, generated = {**real, "detector": detector_logit(real)}, {**generated, "detector": detector_logit(generated)}
     return {name: {"balanced_accuracy": balanced_accuracy(real[name], generated[name]),
                    "caught": float(np.mean(generated[name] < 0)), "real_fpr": false_positive_rate(real[name], 0.0),
                    # the binomial standard error of `caught`: how far another draw of noise may move it
@@ -131,7 +135,7 @@ def measure_stranger(folder: Path, reference: Reference, seed: int) -> dict:
     labels = balanced_labels(n, len(CLASS_NAMES))
     images = generated_images(folder, labels, np.random.default_rng(seed))
     parts = reference.parts(images)
-    caught = np.min(list(parts.values()), 0) < 0
+    caught = detector_logit(parts) < 0
     meta = read_metadata(generator)
     row = {"generator": file_record(generator), "run": meta.get("run"), "step": int(meta.get("step", 0)),
            "architecture": meta.get("architecture"), "loss": meta.get("loss"),

@@ -1,9 +1,11 @@
-"""strangers.py's reading of a detector graph: which tensors are its parts."""
+"""strangers.py's reading of a detector graph: which tensors are its parts, and the whole
+detector's logit from theirs."""
+import numpy as np
 import onnx
 import pytest
 from onnx import helper, TensorProto
 
-from train.detection.strangers import part_logit_names
+from train.detection.strangers import detector_logit, part_logit_names, scored
 from train.errors import EvaluationError
 
 
@@ -47,3 +49,11 @@ def test_a_graph_that_is_not_a_detectors_minimum_is_refused_naming_the_count():
     with pytest.raises(EvaluationError, match="minimum of 5 tensors"):
         inputs = ("a", "b", "c", "d", "e")
         part_logit_names(graph_of(stacked_min(list(inputs), "real_logit"), inputs=inputs))
+
+
+def test_the_detector_is_the_minimum_of_its_parts_in_the_rows_too():
+    real = {"fingerprint": np.array([2.0, 1.0, -0.5]), "zero_shot": np.array([1.0, 3.0, 4.0])}
+    generated = {"fingerprint": np.array([-1.0, 2.0]), "zero_shot": np.array([3.0, 0.5])}
+    assert detector_logit(real).tolist() == [1.0, 1.0, -0.5]
+    row = scored(real, generated)["detector"]
+    assert row["caught"] == 0.5 and row["real_fpr"] == pytest.approx(1 / 3)
