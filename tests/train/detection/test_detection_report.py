@@ -1,7 +1,8 @@
-"""The --evaluate report's held-out table: figures as the results hold them, the goal marked."""
+"""The --evaluate report's held-out table (figures as the results hold them, the goal marked) and
+its timing line."""
 import pytest
 
-from train.detection.report import held_out_table
+from train.detection.report import held_out_table, timing
 
 
 def row(balanced_accuracy: float) -> dict:
@@ -15,3 +16,9 @@ def test_a_balanced_accuracy_is_bold_only_at_or_above_the_goal(accuracy, cell):
     header, rule, line = held_out_table({"mlp-hinge": row(accuracy)})
     assert line.startswith(f"| mlp-hinge | {cell} | 0.900 | 0.015 | 0.990 | 0.500 |")
     assert header.count("|") == rule.count("|") == line.count("|")
+
+
+def test_the_timing_adds_up_every_rows_fit_and_names_this_runs_time_apart():
+    results = {"held_out": {"a": {"seconds": 600.0}, "b": {"seconds": 1200.0}}, "seconds": 30.0}
+    assert timing(results) == ("The 2 held-out fits took 30 min in all, one process each (each row's `seconds`); "
+                               "this run, which fits only the rows not kept from an earlier one, took 0 min.")
