@@ -32,7 +32,7 @@ from train.detection.shipped import file_record, shown
 from train.detection.zero_shot import brightest_levels
 from train.detection.zoo import find_runs, is_exported
 from train.errors import EvaluationError
-from train.gan.sampling import balanced_labels, generated_images
+from train.gan.sampling import balanced_labels, conditional_metadata, generated_images
 from train.metrics.classifier import DEFAULT_CLASSIFIER, classifier_features, load_classifier
 from train.metrics.fid import fid_from_features
 from train.run.atomic import write_text_atomic
@@ -143,7 +143,7 @@ def measure_stranger(folder: Path, reference: Reference, seed: int) -> dict:
                         and folder.name not in reference.learnt_from),
            "domain_fid": fid_from_features(reference.real_features, classifier_features(reference.classifier, images)),
            "images": len(images), **scored(reference.real, parts)}
-    if meta.get("conditional", "true") == "true":  # sampling.is_conditional's rule; which garments pass as real
+    if conditional_metadata(meta):  # which garments pass as real
         row["caught_by_class"] = {name: float(np.mean(caught[labels == i])) for i, name in enumerate(CLASS_NAMES)}
     if reference.floor is not None:  # how many reach the format's floor: the images the zero-shot part lets through
         row["reaching_floor"] = float(np.mean(brightest_levels(images) >= reference.floor))

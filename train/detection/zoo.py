@@ -17,7 +17,7 @@ from train.data import CLASS_NAMES
 from train.errors import TrainError
 from train.gan.checkpoint import generator_from_checkpoint, load_checkpoint
 from train.gan.config import TrainConfig
-from train.gan.sampling import balanced_labels, generated_images, sample_images
+from train.gan.sampling import balanced_labels, conditional_metadata, generated_images, sample_images
 from train.run.onnx_file import read_metadata
 from train.run.rundir import RunDir
 
@@ -67,7 +67,7 @@ def exported_generator(folder: Path) -> ZooGenerator:
     if "loss" not in meta:
         raise TrainError(f"{path} has no `loss` in its metadata (exported before it was written): "
                          "export the run again to use it in the zoo")
-    family = family_name(meta["architecture"], meta["loss"], meta.get("conditional", "true") == "false")
+    family = family_name(meta["architecture"], meta["loss"], not conditional_metadata(meta))
     return ZooGenerator(family, path, ema=meta.get("generator_weights") == "ema", final=True)
 
 

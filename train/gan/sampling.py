@@ -75,9 +75,14 @@ def sample_images(generator: Generator, labels: np.ndarray, seed: int, device: t
 
 
 def is_conditional(session: ort.InferenceSession) -> bool:
-    """Whether an exported generator takes a labels input; a model without the "conditional"
-    key is conditional (the key's default)."""
-    return session.get_modelmeta().custom_metadata_map.get("conditional", "true") == "true"
+    """Whether an exported generator takes a labels input (conditional_metadata of its metadata)."""
+    return conditional_metadata(session.get_modelmeta().custom_metadata_map)
+
+
+def conditional_metadata(meta: dict) -> bool:
+    """Whether an exported generator's metadata says it takes a labels input; without the
+    "conditional" key it does (the key's default: exports before the key were all conditional)."""
+    return meta.get("conditional", "true") == "true"
 
 
 def generated_images(models: Path, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
